@@ -1,0 +1,48 @@
+"""What handlers declare they need: a session, the journeys client, a key with a scope."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.auth import require_scope
+from coldflow.config import Settings
+from coldflow.crypto import SecretBox
+from coldflow.models import ApiKey
+from coldflow.services.journeys import Journeys
+
+
+def _session(request: Request) -> AsyncSession:
+    """The request's unit of work, opened and committed by ``UnitOfWorkRoute``."""
+    session: AsyncSession = request.state.session
+    return session
+
+
+def _journeys(request: Request) -> Journeys:
+    journeys: Journeys = request.app.state.journeys
+    return journeys
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _box(request: Request) -> SecretBox:
+    box: SecretBox = request.app.state.box
+    return box
+
+
+SessionDep = Annotated[AsyncSession, Depends(_session)]
+JourneysDep = Annotated[Journeys, Depends(_journeys)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+SecretBoxDep = Annotated[SecretBox, Depends(_box)]
+
+CampaignsRead = Annotated[ApiKey, Depends(require_scope("campaigns:read"))]
+CampaignsWrite = Annotated[ApiKey, Depends(require_scope("campaigns:write"))]
+LeadsRead = Annotated[ApiKey, Depends(require_scope("leads:read"))]
+LeadsWrite = Annotated[ApiKey, Depends(require_scope("leads:write"))]
+InboxesRead = Annotated[ApiKey, Depends(require_scope("inboxes:read"))]
+InboxesWrite = Annotated[ApiKey, Depends(require_scope("inboxes:write"))]

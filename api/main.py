@@ -1,0 +1,93 @@
+"""The FastAPI application factory; one engine and one Temporal client per process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from temporalio.client import Client
+
+from api.errors import install_error_handlers
+from api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from api.routes import campaigns, health, inboxes, leads
+from coldflow.config import Settings, get_settings, resolve_secret_key
+from coldflow.crypto import SecretBox
+from coldflow.errors import Unavailable
+from coldflow.services.journeys import Journeys
+from coldflow.store.db import create_engine, session_factory
+from coldflow.temporal import connect
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+class TemporalConnector:
+    """Connects on first use and keeps the client; the API starts even while Temporal is down."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def __call__(self) -> Client:
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                try:
+                    self._client = await connect(self._settings)
+                except Exception as exc:  # any connect failure means "unavailable" to the caller
+                    raise Unavailable(
+                        f"Temporal at {self._settings.resolved_temporal_address} is unreachable",
+                        code="TEMPORAL_UNAVAILABLE",
+                    ) from exc
+        return self._client
+
+
+def temporal_ui_url(settings: Settings) -> str | None:
+    """The embedded dev server's Web UI; production deployments set their own via PUBLIC_URL."""
+    if settings.temporal_address:
+        return None
+    return f"http://127.0.0.1:{settings.temporal_ui_port}"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; tests pass their own settings, processes use the environment's."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.resolved_database_url)
+        app.state.settings = settings
+        app.state.sessions = session_factory(engine)
+        app.state.box = SecretBox(resolve_secret_key(settings))
+        app.state.journeys = Journeys(
+            TemporalConnector(settings),
+            task_queue=settings.task_queue,
+            namespace=settings.temporal_namespace,
+            ui_base_url=temporal_ui_url(settings),
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="coldflow",
+        version="0.1.0",
+        summary="Self-hosted cold-email sequencing on Temporal",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health.router)
+    v1 = APIRouter(prefix=API_PREFIX)
+    for module in (campaigns, leads, inboxes):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    return app

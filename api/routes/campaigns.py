@@ -1,0 +1,168 @@
+"""Campaign endpoints: CRUD, status actions, inbox attach/detach."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+
+from api.deps import CampaignsRead, CampaignsWrite, JourneysDep, SessionDep
+from api.envelope import Data, Page, PageParams
+from api.errors import responses
+from api.uow import UnitOfWorkRoute
+from coldflow.models import CampaignStatus
+from coldflow.schemas.campaigns import CampaignCreate, CampaignRead, CampaignUpdate
+from coldflow.services import campaigns as service
+from coldflow.services.campaign_views import campaign_views
+from coldflow.store import campaigns as store
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"], route_class=UnitOfWorkRoute)
+
+
+class InboxIds(BaseModel):
+    inbox_ids: list[str] = Field(min_length=1, max_length=500)
+
+
+async def _view(session: SessionDep, campaign_id: str, workspace_id: str) -> CampaignRead:
+    campaign = await service.get_campaign(
+        session=session, workspace_id=workspace_id, campaign_id=campaign_id
+    )
+    return (await campaign_views(session, [campaign], detail=True))[0]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(404),
+    response_model=Data[CampaignRead],
+)
+async def create_campaign(
+    body: CampaignCreate, session: SessionDep, key: CampaignsWrite
+) -> Data[CampaignRead]:
+    """Create a draft: ``name`` alone, or seed 000's full body with schedule and sequences."""
+    campaign = await service.create_campaign(
+        session=session, workspace_id=key.workspace_id, data=body
+    )
+    return Data(data=await _view(session, campaign.id, key.workspace_id))
+
+
+@router.get("", response_model=Page[CampaignRead], responses=responses())
+async def list_campaigns(
+    session: SessionDep, key: CampaignsRead, params: PageParams
+) -> Page[CampaignRead]:
+    """List campaigns; search by name, sort by name, created_at, updated_at or status."""
+    result = await store.list_campaigns(session, key.workspace_id, params)
+    return Page.of(result, await campaign_views(session, result.items))  # type: ignore[arg-type]
+
+
+@router.get("/{campaign_id}", response_model=Data[CampaignRead], responses=responses(404))
+async def get_campaign(
+    campaign_id: str, session: SessionDep, key: CampaignsRead
+) -> Data[CampaignRead]:
+    """One campaign with its steps, per-sequence and daily stats."""
+    return Data(data=await _view(session, campaign_id, key.workspace_id))
+
+
+@router.patch("/{campaign_id}", response_model=Data[CampaignRead], responses=responses(404, 409))
+async def update_campaign(
+    campaign_id: str,
+    body: CampaignUpdate,
+    session: SessionDep,
+    journeys: JourneysDep,
+    key: CampaignsWrite,
+) -> Data[CampaignRead]:
+    """Change name, options or status; one invalid field saves nothing."""
+    await service.update_campaign(
+        session=session,
+        journeys=journeys,
+        workspace_id=key.workspace_id,
+        campaign_id=campaign_id,
+        data=body,
+    )
+    return Data(data=await _view(session, campaign_id, key.workspace_id))
+
+
+async def _transition(
+    campaign_id: str,
+    target: CampaignStatus,
+    session: SessionDep,
+    journeys: JourneysDep,
+    workspace_id: str,
+) -> Data[CampaignRead]:
+    campaign = await service.get_campaign(
+        session=session, workspace_id=workspace_id, campaign_id=campaign_id
+    )
+    await service.set_status(session=session, journeys=journeys, campaign=campaign, target=target)
+    return Data(data=await _view(session, campaign_id, workspace_id))
+
+
+@router.post(
+    "/{campaign_id}/activate", response_model=Data[CampaignRead], responses=responses(404, 409)
+)
+async def activate_campaign(
+    campaign_id: str, session: SessionDep, journeys: JourneysDep, key: CampaignsWrite
+) -> Data[CampaignRead]:
+    """Start sending: every lead not yet started gets its journey. 422 names what is missing."""
+    return await _transition(
+        campaign_id, CampaignStatus.active, session, journeys, key.workspace_id
+    )
+
+
+@router.post(
+    "/{campaign_id}/launch",
+    response_model=Data[CampaignRead],
+    responses=responses(404, 409),
+    include_in_schema=True,
+)
+async def launch_campaign(
+    campaign_id: str, session: SessionDep, journeys: JourneysDep, key: CampaignsWrite
+) -> Data[CampaignRead]:
+    """Alias of ``activate``."""
+    return await _transition(
+        campaign_id, CampaignStatus.active, session, journeys, key.workspace_id
+    )
+
+
+@router.post(
+    "/{campaign_id}/pause", response_model=Data[CampaignRead], responses=responses(404, 409)
+)
+async def pause_campaign(
+    campaign_id: str, session: SessionDep, journeys: JourneysDep, key: CampaignsWrite
+) -> Data[CampaignRead]:
+    """Hold every journey of the campaign: no send starts while paused."""
+    return await _transition(
+        campaign_id, CampaignStatus.paused, session, journeys, key.workspace_id
+    )
+
+
+@router.post(
+    "/{campaign_id}/resume", response_model=Data[CampaignRead], responses=responses(404, 409)
+)
+async def resume_campaign(
+    campaign_id: str, session: SessionDep, journeys: JourneysDep, key: CampaignsWrite
+) -> Data[CampaignRead]:
+    """Continue where each journey was (only a paused campaign can resume)."""
+    await service.require_status(
+        session=session,
+        workspace_id=key.workspace_id,
+        campaign_id=campaign_id,
+        expected=CampaignStatus.paused,
+    )
+    return await _transition(
+        campaign_id, CampaignStatus.active, session, journeys, key.workspace_id
+    )
+
+
+@router.post(
+    "/{campaign_id}/inboxes/attach", response_model=Data[CampaignRead], responses=responses(404)
+)
+async def attach_inboxes(
+    campaign_id: str, body: InboxIds, session: SessionDep, key: CampaignsWrite
+) -> Data[CampaignRead]:
+    """Attach inboxes (idempotent; one unknown id and nothing is attached)."""
+    await service.attach_inboxes(
+        session=session,
+        workspace_id=key.workspace_id,
+        campaign_id=campaign_id,
+        inbox_ids=body.inbox_ids,
+    )
+    return Data(data=await _view(session, campaign_id, key.workspace_id))

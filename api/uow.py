@@ -1,0 +1,40 @@
+"""One unit of work per request: commit before the response, then run after-commit hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+from coldflow.store.db import SessionFactory, run_after_commit
+
+
+class UnitOfWorkRoute(APIRoute):
+    """Wraps each handler so the commit happens before the response is sent.
+
+    Dependencies with ``yield`` may run their exit code after the response; a 201 must never
+    reach a client before its row is visible, and a failed commit must become an error response.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def with_unit_of_work(request: Request) -> Response:
+            sessions: SessionFactory = request.app.state.sessions
+            async with sessions() as session:
+                request.state.session = session
+                try:
+                    response = await handler(request)
+                except BaseException:
+                    await session.rollback()
+                    raise
+                if response.status_code >= 400:
+                    await session.rollback()
+                    return response
+                await session.commit()
+            await run_after_commit(session)
+            return response
+
+        return with_unit_of_work

@@ -1,0 +1,217 @@
+"""The ``coldflow`` command: run the pieces, migrate, and manage workspaces and keys."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+from collections.abc import Iterator
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from api.main import create_app
+from coldflow.config import Settings, get_settings, resolve_secret_key
+from coldflow.devserver import start_dev_server
+from coldflow.errors import CodedError
+from coldflow.services import workspaces as workspace_service
+from coldflow.store.db import create_engine, session_factory, unit_of_work
+from coldflow.store.migrate import upgrade_to_head
+from coldflow.temporal import connect
+from worker import build_worker, run_worker
+
+app = typer.Typer(help="coldflow: cold-email sequencing on Temporal.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces.", no_args_is_help=True)
+key_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(key_app, name="key")
+
+log = logging.getLogger("coldflow")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@contextlib.contextmanager
+def _coded_errors() -> Iterator[None]:
+    """A CodedError becomes a one-line message and exit code 1, not a traceback."""
+    try:
+        yield
+    except CodedError as exc:
+        typer.echo(f"error: {exc.code}: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (safe to run on every deploy)."""
+    settings = get_settings()
+    upgrade_to_head(settings.resolved_database_url)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def api() -> None:
+    """Serve the REST API (uvicorn) on COLDFLOW_API_HOST:COLDFLOW_API_PORT."""
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+
+
+@app.command()
+def worker() -> None:
+    """Run a Temporal worker for coldflow's task queue."""
+    _setup_logging()
+    asyncio.run(run_worker(get_settings()))
+
+
+async def _create_workspace(settings: Settings, name: str) -> tuple[str, str]:
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        async with unit_of_work(session_factory(engine)) as session:
+            workspace = await workspace_service.create_workspace(session=session, name=name)
+            issued = await workspace_service.create_api_key(session=session, workspace_name=name)
+        return workspace.id, issued.secret
+    finally:
+        await engine.dispose()
+
+
+@workspace_app.command("create")
+def workspace_create(name: str, as_json: JsonFlag = False) -> None:
+    """Create a workspace and its first API key (shown once)."""
+    settings = get_settings()
+    with _coded_errors():
+        workspace_id, key = asyncio.run(_create_workspace(settings, name))
+    if as_json:
+        typer.echo(json.dumps({"workspace_id": workspace_id, "name": name, "api_key": key}))
+    else:
+        typer.echo(f"workspace {name} ({workspace_id})\napi key (shown once): {key}")
+
+
+async def _create_key(
+    settings: Settings, workspace: str, scopes: list[str], name: str
+) -> tuple[str, str]:
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        async with unit_of_work(session_factory(engine)) as session:
+            issued = await workspace_service.create_api_key(
+                session=session, workspace_name=workspace, scopes=scopes, name=name
+            )
+        return issued.workspace.id, issued.secret
+    finally:
+        await engine.dispose()
+
+
+@key_app.command("create")
+def key_create(
+    workspace: Annotated[str, typer.Option(help="Workspace name.")],
+    scope: Annotated[
+        list[str] | None, typer.Option(help="A scope; repeat for several. Default: *")
+    ] = None,
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "default",
+    as_json: JsonFlag = False,
+) -> None:
+    """Issue an API key for a workspace (shown once, stored hashed)."""
+    settings = get_settings()
+    with _coded_errors():
+        workspace_id, key = asyncio.run(_create_key(settings, workspace, scope or ["*"], name))
+    if as_json:
+        typer.echo(
+            json.dumps({"workspace_id": workspace_id, "api_key": key, "scopes": scope or ["*"]})
+        )
+    else:
+        typer.echo(f"api key for {workspace} (shown once): {key}")
+
+
+async def _bootstrap_key(settings: Settings) -> tuple[str, bool]:
+    key_file = settings.data_dir / "api-key"
+    stored = key_file.read_text().strip() if key_file.exists() else None
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        async with unit_of_work(session_factory(engine)) as session:
+            key, issued = await workspace_service.ensure_default_key(
+                session=session, stored_key=stored
+            )
+    finally:
+        await engine.dispose()
+    if issued:
+        key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    return key, issued
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: ``dev`` owns SIGINT/SIGTERM for every part."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _dev(settings: Settings) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    server = start_dev_server(
+        db_file=settings.data_dir / "temporal.db",
+        port=settings.temporal_port,
+        ui_port=settings.temporal_ui_port,
+        namespace=settings.temporal_namespace,
+        log_file=settings.data_dir / "temporal.log",
+    )
+    try:
+        await server.wait_ready()
+        key, issued = await _bootstrap_key(settings)
+        client = await connect(settings)
+        api_server = _QuietServer(
+            uvicorn.Config(
+                create_app(settings),
+                host=settings.api_host,
+                port=settings.api_port,
+                log_level="warning",
+            )
+        )
+        async with build_worker(settings, client) as temporal_worker, temporal_worker:
+            api_task = asyncio.create_task(api_server.serve())
+            while not api_server.started and not api_task.done():
+                await asyncio.sleep(0.05)
+            if api_task.done():
+                api_task.result()
+            base = f"http://{settings.api_host}:{settings.api_port}"
+            typer.echo(
+                "\ncoldflow is running\n"
+                f"  API docs    {base}/docs\n"
+                f"  Temporal UI http://127.0.0.1:{settings.temporal_ui_port}\n"
+                f"  API key     {key}{'  (new)' if issued else ''}\n"
+                f"  key file    {(settings.data_dir / 'api-key').resolve()}\n"
+                "Ctrl-C stops everything.\n"
+            )
+            await stop.wait()
+            api_server.should_exit = True
+            await api_task
+    finally:
+        server.stop()
+    typer.echo("coldflow stopped")
+
+
+@app.command()
+def dev() -> None:
+    """Run everything on this machine: Temporal dev server (SQLite), worker, API, default key."""
+    _setup_logging()
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    resolve_secret_key(settings)
+    upgrade_to_head(settings.resolved_database_url)
+    asyncio.run(_dev(settings))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,59 @@
+"""Every table, imported here so ``SQLModel.metadata`` (and Alembic) sees them all."""
+
+from coldflow.models.blocklist import BlockKind, BlocklistEntry
+from coldflow.models.campaign import (
+    Campaign,
+    CampaignInbox,
+    CampaignStatus,
+    Step,
+    StepCondition,
+    Variant,
+)
+from coldflow.models.conversation import Conversation, ConversationMessage, MessageKind
+from coldflow.models.event import Event, IdempotencyRecord
+from coldflow.models.inbox import (
+    ConnectionStatus,
+    ConnectionType,
+    Inbox,
+    MailboxCursor,
+    Provider,
+    TransportSecurity,
+)
+from coldflow.models.lead import JourneyState, Lead, LeadStatus
+from coldflow.models.message import SendCounter, SendStatus, SentMessage
+from coldflow.models.webhook import WebhookDelivery, WebhookEndpoint
+from coldflow.models.workspace import ALL_SCOPES, WILDCARD_SCOPE, ApiKey, Workspace
+
+__all__ = [
+    "ALL_SCOPES",
+    "WILDCARD_SCOPE",
+    "ApiKey",
+    "BlockKind",
+    "BlocklistEntry",
+    "Campaign",
+    "CampaignInbox",
+    "CampaignStatus",
+    "ConnectionStatus",
+    "ConnectionType",
+    "Conversation",
+    "ConversationMessage",
+    "Event",
+    "IdempotencyRecord",
+    "Inbox",
+    "JourneyState",
+    "Lead",
+    "LeadStatus",
+    "MailboxCursor",
+    "MessageKind",
+    "Provider",
+    "SendCounter",
+    "SendStatus",
+    "SentMessage",
+    "Step",
+    "StepCondition",
+    "TransportSecurity",
+    "Variant",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "Workspace",
+]

@@ -1,0 +1,88 @@
+"""Inboxes: the mailboxes a workspace sends from and reads replies in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from coldflow.ids import new_id
+from coldflow.models.base import UTCDateTime, utcnow
+
+
+class Provider(StrEnum):
+    google = "google"
+    microsoft = "microsoft"
+    other = "other"
+    sandbox = "sandbox"
+
+
+class ConnectionType(StrEnum):
+    """How credentials are kept: passwords now, OAuth (XOAUTH2) in a later round."""
+
+    imap_smtp = "imap_smtp"
+    oauth = "oauth"
+
+
+class ConnectionStatus(StrEnum):
+    pending = "pending"
+    validating = "validating"
+    connected = "connected"
+    error = "error"
+
+
+class TransportSecurity(StrEnum):
+    none = "none"
+    starttls = "starttls"
+    tls = "tls"
+
+
+class Inbox(SQLModel, table=True):
+    """A sender account; ``credentials`` is an encrypted JSON blob whose shape depends on the type.
+
+    Keeping every secret in one encrypted column lets new connection types (OAuth refresh tokens)
+    arrive without a schema change and keeps secrets out of every other column.
+    """
+
+    __tablename__ = "inboxes"
+    __table_args__ = (UniqueConstraint("workspace_id", "email", name="uq_inboxes_email"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspaces.id", index=True, ondelete="CASCADE")
+    email: str = Field(max_length=320)
+    from_name: str = Field(default="", max_length=200)
+    provider: Provider = Field(default=Provider.other, max_length=16)
+    connection_type: ConnectionType = Field(default=ConnectionType.imap_smtp, max_length=16)
+    smtp_host: str = Field(default="", max_length=255)
+    smtp_port: int = 587
+    smtp_username: str = Field(default="", max_length=320)
+    smtp_security: TransportSecurity = Field(default=TransportSecurity.starttls, max_length=16)
+    imap_host: str = Field(default="", max_length=255)
+    imap_port: int = 993
+    imap_username: str = Field(default="", max_length=320)
+    imap_security: TransportSecurity = Field(default=TransportSecurity.tls, max_length=16)
+    credentials: str = Field(default="", description="Fernet token of a JSON object")
+    connection_status: ConnectionStatus = Field(default=ConnectionStatus.pending, max_length=16)
+    connection_error: str | None = None
+    is_active: bool = True
+    daily_campaign_limit: int = 50
+    is_warming: bool = False
+    daily_warmup_limit: int = 10
+    signature: str = ""
+    reply_to: str | None = Field(default=None, max_length=320)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class MailboxCursor(SQLModel, table=True):
+    """How far the watcher has read a folder: UIDs only mean something under one UIDVALIDITY."""
+
+    __tablename__ = "mailbox_cursors"
+
+    inbox_id: str = Field(foreign_key="inboxes.id", primary_key=True, ondelete="CASCADE")
+    folder: str = Field(primary_key=True, max_length=255)
+    uidvalidity: int = 0
+    last_uid: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,134 @@
+"""The campaign projection of seed 003 (options, schedule, stats, inboxes), built from the store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import case, func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from coldflow.models import Campaign, Lead, LeadStatus, SentMessage
+from coldflow.schemas.campaigns import (
+    CampaignOptions,
+    CampaignRead,
+    CampaignStats,
+    InboxSummary,
+    SequenceStats,
+    StepRead,
+    VariantRead,
+    VariantStats,
+)
+from coldflow.store import campaigns as store
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+async def _headline(session: AsyncSession, campaign_ids: Sequence[str]) -> dict[str, CampaignStats]:
+    """One grouped query for all campaigns of a page, not one per campaign."""
+    if not campaign_ids:
+        return {}
+    lead_rows = await session.exec(
+        select(  # type: ignore[call-overload]  # sqlmodel types at most four columns
+            Lead.campaign_id,
+            func.count(),
+            func.sum(case((col(Lead.status) != LeadStatus.uncontacted, 1), else_=0)),
+            func.sum(case((col(Lead.status) == LeadStatus.replied, 1), else_=0)),
+            func.sum(case((col(Lead.is_bounced), 1), else_=0)),
+        )
+        .where(col(Lead.campaign_id).in_(campaign_ids))
+        .group_by(Lead.campaign_id)
+    )
+    sent_rows = await session.exec(
+        select(SentMessage.campaign_id, func.count())
+        .where(
+            col(SentMessage.campaign_id).in_(campaign_ids), col(SentMessage.sent_at).is_not(None)
+        )
+        .group_by(SentMessage.campaign_id)
+    )
+    sent = {str(cid): int(n) for cid, n in sent_rows.all()}
+    stats = {cid: CampaignStats() for cid in campaign_ids}
+    for cid, leads, contacted, replied, bounced in lead_rows.all():
+        contacted, replied, bounced = int(contacted or 0), int(replied or 0), int(bounced or 0)
+        stats[cid] = CampaignStats(
+            leads_count=int(leads),
+            contacted=contacted,
+            replies=replied,
+            reply_rate=_rate(replied, contacted),
+            bounced=bounced,
+            bounce_rate=_rate(bounced, contacted),
+            progress=round(100 * contacted / leads) if leads else 0,
+        )
+    for cid, count in sent.items():
+        stats[cid].sent = count
+    return stats
+
+
+async def _variant_sends(session: AsyncSession, campaign_id: str) -> dict[str, int]:
+    rows = await session.exec(
+        select(SentMessage.variant_id, func.count())
+        .where(SentMessage.campaign_id == campaign_id, col(SentMessage.sent_at).is_not(None))
+        .group_by(SentMessage.variant_id)
+    )
+    return {str(vid): int(n) for vid, n in rows.all()}
+
+
+async def campaign_views(
+    session: AsyncSession, campaigns: Sequence[Campaign], *, detail: bool = False
+) -> list[CampaignRead]:
+    """Campaign projections; ``detail`` adds the steps and per-variant numbers."""
+    headline = await _headline(session, [c.id for c in campaigns])
+    views: list[CampaignRead] = []
+    for campaign in campaigns:
+        steps = await store.list_steps(session, campaign.id)
+        inboxes = await store.list_campaign_inboxes(session, campaign.id)
+        stats = headline[campaign.id]
+        stats.sequence_steps = len(steps)
+        sequences: list[StepRead] | None = None
+        if detail:
+            variants = await store.list_variants(session, [s.id for s in steps])
+            sends = await _variant_sends(session, campaign.id)
+            sequences = [
+                StepRead(
+                    id=step.id,
+                    step=step.position,
+                    delay_days=step.delay_days,
+                    condition=step.condition,
+                    variants=[
+                        VariantRead.model_validate(v, from_attributes=True)
+                        for v in variants
+                        if v.step_id == step.id
+                    ],
+                )
+                for step in steps
+            ]
+            stats.daily = []
+            stats.sequences = [
+                SequenceStats(
+                    id=s.id,
+                    step=s.step,
+                    variants=[
+                        VariantStats(id=v.id, enabled=v.enabled, sent=sends.get(v.id, 0))
+                        for v in s.variants
+                    ],
+                )
+                for s in sequences
+            ]
+        views.append(
+            CampaignRead(
+                id=campaign.id,
+                name=campaign.name,
+                status=campaign.status,
+                progress=stats.progress,
+                options=CampaignOptions.model_validate(campaign, from_attributes=True),
+                schedule=campaign.schedule,
+                stats=stats,
+                inboxes=[InboxSummary.model_validate(i, from_attributes=True) for i in inboxes],
+                sequences=sequences,
+                created_at=campaign.created_at,
+                updated_at=campaign.updated_at,
+            )
+        )
+    return views

@@ -1,0 +1,247 @@
+"""Campaign use cases: create, read, update, and the status machine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from coldflow import schedule as schedule_math
+from coldflow import sequencing, templates
+from coldflow.contracts.journey import JourneySignal
+from coldflow.errors import Conflict, InvalidInput, NotFound
+from coldflow.models import (
+    Campaign,
+    CampaignStatus,
+    ConnectionStatus,
+    JourneyState,
+    Step,
+    Variant,
+)
+from coldflow.models.base import utcnow
+from coldflow.schemas.campaigns import (
+    CampaignCreate,
+    CampaignUpdate,
+    InlineStep,
+    Seed000Schedule,
+)
+from coldflow.services.journeys import Enrollment, Journeys
+from coldflow.store import campaigns as store
+from coldflow.store import inboxes as inbox_store
+from coldflow.store import leads as lead_store
+from coldflow.store.db import after_commit
+
+# draft → active ⇄ paused → completed (PRODUCT §5); a transition not listed is a 409.
+TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
+    CampaignStatus.draft: frozenset({CampaignStatus.active}),
+    CampaignStatus.active: frozenset({CampaignStatus.paused, CampaignStatus.completed}),
+    CampaignStatus.paused: frozenset({CampaignStatus.active, CampaignStatus.completed}),
+    CampaignStatus.completed: frozenset(),
+}
+
+
+async def get_campaign(*, session: AsyncSession, workspace_id: str, campaign_id: str) -> Campaign:
+    campaign = await store.get_campaign(session, workspace_id, campaign_id)
+    if campaign is None:
+        raise NotFound("campaign", campaign_id)
+    return campaign
+
+
+async def require_status(
+    *, session: AsyncSession, workspace_id: str, campaign_id: str, expected: CampaignStatus
+) -> Campaign:
+    """409 unless the campaign is in ``expected`` (e.g. only a paused campaign resumes)."""
+    campaign = await get_campaign(
+        session=session, workspace_id=workspace_id, campaign_id=campaign_id
+    )
+    if campaign.status != expected:
+        raise Conflict(
+            f"The campaign is {campaign.status.value}, not {expected.value}",
+            code=f"CAMPAIGN_NOT_{expected.value.upper()}",
+            details=[{"field": "status", "current": campaign.status.value}],
+        )
+    return campaign
+
+
+def _initial_schedule(data: CampaignCreate) -> schedule_math.Schedule:
+    timezone = data.timezone or "UTC"
+    if isinstance(data.schedule, Seed000Schedule):
+        return schedule_math.from_seed000(
+            timezone, data.schedule.days, data.schedule.start_hour, data.schedule.end_hour
+        )
+    base = schedule_math.default_schedule(timezone) if data.timezone else None
+    if data.schedule is None:
+        return base or schedule_math.default_schedule()
+    patch = dict(data.schedule)
+    if data.timezone and "timezone" not in patch:
+        patch["timezone"] = data.timezone
+    return schedule_math.apply_schedule_patch(base or schedule_math.default_schedule(), patch)
+
+
+async def create_campaign(
+    *, session: AsyncSession, workspace_id: str, data: CampaignCreate
+) -> Campaign:
+    """A draft campaign; with seed 000's inline ``sequences`` converted to coldflow's steps.
+
+    Everything is validated before the first row is written, so a bad body saves nothing.
+    """
+    sched = _initial_schedule(data)
+    inline = sorted(data.sequences or [], key=lambda s: s.step or 0)
+    for index, inline_step in enumerate(inline):
+        templates.validate(inline_step.subject, field=f"sequences[{index}].subject")
+        templates.validate(inline_step.body, field=f"sequences[{index}].body")
+    delays = sequencing.delays_from_seed000([s.delay_days for s in inline]) if inline else [None]
+    inbox_ids = list(dict.fromkeys(data.inbox_ids or []))
+    if inbox_ids:
+        found = await inbox_store.get_inboxes(session, workspace_id, inbox_ids)
+        if len(found) != len(inbox_ids):
+            raise NotFound("inbox")
+
+    options = data.model_dump(
+        exclude_unset=True, exclude={"name", "timezone", "schedule", "sequences", "inbox_ids"}
+    )
+    campaign = Campaign(
+        workspace_id=workspace_id, name=data.name.strip(), schedule=dict(sched.to_dict()), **options
+    )
+    session.add(campaign)
+    await session.flush()
+    bodies = inline or [InlineStep()]
+    for position, (step_in, delay) in enumerate(zip(bodies, delays, strict=True), start=1):
+        step = Step(campaign_id=campaign.id, position=position, delay_days=delay)
+        session.add(step)
+        await session.flush()
+        session.add(
+            Variant(
+                step_id=step.id,
+                label="A",
+                subject=step_in.subject,
+                body=step_in.body,
+            )
+        )
+    if inbox_ids:
+        await store.attach_inboxes(session, campaign.id, inbox_ids)
+    await session.flush()
+    return campaign
+
+
+async def update_campaign(
+    *,
+    session: AsyncSession,
+    journeys: Journeys,
+    workspace_id: str,
+    campaign_id: str,
+    data: CampaignUpdate,
+) -> Campaign:
+    """All-or-nothing: every field is checked before any is applied."""
+    campaign = await get_campaign(
+        session=session, workspace_id=workspace_id, campaign_id=campaign_id
+    )
+    changes = data.model_dump(exclude_unset=True)
+    status = changes.pop("status", None)
+    for field_name in changes:
+        if changes[field_name] is None:
+            raise InvalidInput.field(field_name, f"{field_name} cannot be null")
+    if status is not None and status != campaign.status:
+        await set_status(
+            session=session, journeys=journeys, campaign=campaign, target=CampaignStatus(status)
+        )
+    for field_name, value in changes.items():
+        setattr(campaign, field_name, value.strip() if field_name == "name" else value)
+    campaign.updated_at = utcnow()
+    session.add(campaign)
+    await session.flush()
+    return campaign
+
+
+async def set_status(
+    *, session: AsyncSession, journeys: Journeys, campaign: Campaign, target: CampaignStatus
+) -> Campaign:
+    """Move along the status machine; activation also enrols every lead not yet started.
+
+    Activating an active campaign is allowed and enrols again: journeys start idempotently, so
+    a client whose first activation lost its Temporal call (503) simply retries.
+    """
+    if target == campaign.status == CampaignStatus.active:
+        await _schedule_enrolment(session, journeys, campaign, resumed=False)
+        return campaign
+    if target == campaign.status:
+        return campaign
+    if target not in TRANSITIONS[campaign.status]:
+        raise Conflict(
+            f"A {campaign.status.value} campaign cannot become {target.value}",
+            code=f"CAMPAIGN_{campaign.status.value.upper()}_TO_{target.value.upper()}_NOT_ALLOWED",
+            details=[{"field": "status", "from": campaign.status.value, "to": target.value}],
+        )
+    if target == CampaignStatus.active:
+        await _check_ready(session, campaign)
+        campaign.activated_at = campaign.activated_at or utcnow()
+    previous = campaign.status
+    campaign.status = target
+    campaign.updated_at = utcnow()
+    session.add(campaign)
+    await session.flush()
+    if target == CampaignStatus.active:
+        await _schedule_enrolment(
+            session, journeys, campaign, resumed=previous == CampaignStatus.paused
+        )
+    return campaign
+
+
+async def _check_ready(session: AsyncSession, campaign: Campaign) -> None:
+    """422 naming what is missing: a step with an enabled variant that has a subject, an inbox."""
+    missing: list[dict[str, str]] = []
+    steps = await store.list_steps(session, campaign.id)
+    variants = await store.list_variants(session, [s.id for s in steps])
+    if not any(v.enabled and v.subject.strip() for v in variants):
+        missing.append({"field": "sequences", "message": "no enabled variant with a subject"})
+    inboxes = await store.list_campaign_inboxes(session, campaign.id)
+    if not any(i.is_active and i.connection_status == ConnectionStatus.connected for i in inboxes):
+        missing.append({"field": "inboxes", "message": "no active, connected inbox attached"})
+    if missing:
+        raise InvalidInput(
+            "The campaign cannot be activated: " + "; ".join(m["message"] for m in missing),
+            details=missing,
+            code="CAMPAIGN_NOT_READY",
+        )
+
+
+async def _schedule_enrolment(
+    session: AsyncSession, journeys: Journeys, campaign: Campaign, *, resumed: bool
+) -> None:
+    lead_ids = await lead_store.list_unstarted_lead_ids(session, campaign.id)
+    leads = await lead_store.list_leads_by_ids(session, lead_ids)
+    enrollments = [
+        Enrollment(
+            workspace_id=campaign.workspace_id,
+            campaign_id=campaign.id,
+            lead_id=lead.id,
+            lead_email=lead.email,
+        )
+        for lead in leads
+    ]
+
+    # Journeys parked because the campaign was paused re-read their plan on a refresh signal.
+    paused_ids = (
+        await lead_store.list_lead_ids_in_state(session, campaign.id, JourneyState.paused)
+        if resumed
+        else []
+    )
+
+    async def start() -> None:
+        await journeys.enroll_many(enrollments)
+        for lead_id in paused_ids:
+            await journeys.signal(campaign.id, lead_id, JourneySignal.REFRESH)
+
+    after_commit(session, start)
+
+
+async def attach_inboxes(
+    *, session: AsyncSession, workspace_id: str, campaign_id: str, inbox_ids: Sequence[str]
+) -> None:
+    """All-or-nothing on authorization: one unknown id and nothing is attached (seed 003)."""
+    await get_campaign(session=session, workspace_id=workspace_id, campaign_id=campaign_id)
+    ids = list(dict.fromkeys(inbox_ids))
+    found = await inbox_store.get_inboxes(session, workspace_id, ids)
+    if len(found) != len(ids):
+        raise NotFound("inbox")
+    await store.attach_inboxes(session, campaign_id, ids)

@@ -1,0 +1,74 @@
+"""Leads and their journey mirror."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from coldflow.models import JourneyState, Lead
+from coldflow.store.paging import PageRequest, PageResult, fetch_page
+
+LEAD_SORTS = {
+    "email": col(Lead.email),
+    "created_at": col(Lead.created_at),
+    "updated_at": col(Lead.updated_at),
+    "status": col(Lead.status),
+}
+
+
+async def get_lead(session: AsyncSession, workspace_id: str, lead_id: str) -> Lead | None:
+    stmt = select(Lead).where(Lead.id == lead_id, Lead.workspace_id == workspace_id)
+    return (await session.exec(stmt)).first()
+
+
+async def find_lead_by_email(session: AsyncSession, campaign_id: str, email: str) -> Lead | None:
+    stmt = select(Lead).where(Lead.campaign_id == campaign_id, Lead.email == email)
+    return (await session.exec(stmt)).first()
+
+
+async def list_leads(
+    session: AsyncSession, workspace_id: str, request: PageRequest, *, campaign_id: str | None
+) -> PageResult[Lead]:
+    stmt = select(Lead).where(Lead.workspace_id == workspace_id)
+    if campaign_id is not None:
+        stmt = stmt.where(Lead.campaign_id == campaign_id)
+    if request.search:
+        pattern = f"%{request.search.lower()}%"
+        stmt = stmt.where(
+            col(Lead.email).ilike(pattern)
+            | col(Lead.first_name).ilike(pattern)
+            | col(Lead.last_name).ilike(pattern)
+            | col(Lead.company).ilike(pattern)
+        )
+    return await fetch_page(
+        session,
+        stmt,
+        request,
+        sortable=LEAD_SORTS,
+        default_sort="created_at",
+        tiebreak=col(Lead.id),
+    )
+
+
+async def list_unstarted_lead_ids(session: AsyncSession, campaign_id: str) -> Sequence[str]:
+    stmt = (
+        select(Lead.id)
+        .where(Lead.campaign_id == campaign_id, Lead.journey_state == JourneyState.not_started)
+        .order_by(col(Lead.created_at), col(Lead.id))
+    )
+    return (await session.exec(stmt)).all()
+
+
+async def list_leads_by_ids(session: AsyncSession, lead_ids: Sequence[str]) -> Sequence[Lead]:
+    if not lead_ids:
+        return []
+    return (await session.exec(select(Lead).where(col(Lead.id).in_(lead_ids)))).all()
+
+
+async def list_lead_ids_in_state(
+    session: AsyncSession, campaign_id: str, state: JourneyState
+) -> Sequence[str]:
+    stmt = select(Lead.id).where(Lead.campaign_id == campaign_id, Lead.journey_state == state)
+    return (await session.exec(stmt)).all()

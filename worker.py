@@ -1,0 +1,69 @@
+"""The Temporal worker: the composition root of workflows and activities, no logic of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities import build_activities
+from activities.sending import SendingActivities
+from coldflow.config import Settings, get_settings, resolve_secret_key
+from coldflow.crypto import SecretBox
+from coldflow.links import Links
+from coldflow.store.db import create_engine, session_factory
+from coldflow.temporal import connect, sandbox_runner
+from workflows import WORKFLOWS
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def build_worker(
+    settings: Settings, client: Client, *, task_queue: str | None = None
+) -> AsyncIterator[Worker]:
+    """A configured worker (not yet running) and the engine it uses, disposed on exit."""
+    engine = create_engine(settings.resolved_database_url)
+    secret = resolve_secret_key(settings)
+    sending = SendingActivities(
+        session_factory(engine),
+        SecretBox(secret),
+        Links(public_url=settings.resolved_public_url, secret=secret),
+        smtp_timeout=settings.smtp_timeout_seconds,
+    )
+    try:
+        yield Worker(
+            client,
+            task_queue=task_queue or settings.task_queue,
+            workflows=WORKFLOWS,
+            activities=build_activities(sending),
+            workflow_runner=sandbox_runner(),
+            graceful_shutdown_timeout=timedelta(seconds=10),
+        )
+    finally:
+        await engine.dispose()
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM, then finish in-flight activities (up to the grace period)."""
+    client = await connect(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with build_worker(settings, client) as worker:
+        log.info("worker polling task queue %s", settings.task_queue)
+        async with worker:
+            await stop.wait()
+    log.info("worker stopped")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(run_worker(get_settings()))
