@@ -96,7 +96,9 @@ def test_dev_starts_serves_stops_and_restarts_on_the_same_data(tmp_path: Path) -
         assert created.status_code == 201, created.text
     finally:
         assert first.stop() == 0, "".join(first.output)
-    assert _port_closed(api_port) and _port_closed(temporal_port) and _port_closed(ui_port)
+    assert _port_closed(api_port)
+    assert _port_closed(temporal_port)
+    assert _port_closed(ui_port)
 
     second = DevProcess(env, tmp_path)
     try:
