@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Any
+
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
 from api.deps import CampaignsRead, CampaignsWrite, JourneysDep, SessionDep
@@ -10,7 +12,7 @@ from api.envelope import Data, Page, PageParams
 from api.errors import responses
 from api.uow import UnitOfWorkRoute
 from coldflow.models import CampaignStatus
-from coldflow.schemas.campaigns import CampaignCreate, CampaignRead, CampaignUpdate
+from coldflow.schemas.campaigns import CampaignCreate, CampaignRead, CampaignUpdate, SchedulePatch
 from coldflow.services import campaigns as service
 from coldflow.services.campaign_views import campaign_views
 from coldflow.store import campaigns as store
@@ -166,3 +168,53 @@ async def attach_inboxes(
         inbox_ids=body.inbox_ids,
     )
     return Data(data=await _view(session, campaign_id, key.workspace_id))
+
+
+@router.post(
+    "/{campaign_id}/inboxes/detach", response_model=Data[CampaignRead], responses=responses(404)
+)
+async def detach_inboxes(
+    campaign_id: str, body: InboxIds, session: SessionDep, key: CampaignsWrite
+) -> Data[CampaignRead]:
+    """Detach inboxes (idempotent; one unknown id and nothing is detached)."""
+    await service.detach_inboxes(
+        session=session,
+        workspace_id=key.workspace_id,
+        campaign_id=campaign_id,
+        inbox_ids=body.inbox_ids,
+    )
+    return Data(data=await _view(session, campaign_id, key.workspace_id))
+
+
+@router.patch(
+    "/{campaign_id}/schedule", response_model=Data[dict[str, Any]], responses=responses(404)
+)
+async def update_schedule(
+    campaign_id: str,
+    body: SchedulePatch,
+    session: SessionDep,
+    journeys: JourneysDep,
+    key: CampaignsWrite,
+) -> Data[dict[str, Any]]:
+    """Seed 003: timezone from the supported list, default window, per-day overrides (null falls
+    back to the default window), times on a 30-minute grid (``09:23`` is stored as ``09:30``).
+    Waiting journeys re-plan against the new windows."""
+    updated = await service.update_schedule(
+        session=session,
+        journeys=journeys,
+        workspace_id=key.workspace_id,
+        campaign_id=campaign_id,
+        patch=body.model_dump(exclude_unset=True),
+    )
+    return Data(data=dict(updated.to_dict()))
+
+
+@router.delete("/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404))
+async def delete_campaign(
+    campaign_id: str, session: SessionDep, journeys: JourneysDep, key: CampaignsWrite
+) -> Response:
+    """Delete the campaign, its steps, variants, leads and sent emails; running journeys stop."""
+    await service.delete_campaign(
+        session=session, journeys=journeys, workspace_id=key.workspace_id, campaign_id=campaign_id
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,22 +1,20 @@
-"""Inbox endpoints: connect, list, show, update, re-check the connection."""
+"""Inbox endpoints: connect, list, show, update, validate, delete, sandbox messages."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 
 from api.deps import InboxesRead, InboxesWrite, SecretBoxDep, SessionDep
 from api.envelope import Data, Page, PageParams
 from api.errors import responses
 from api.uow import UnitOfWorkRoute
-from coldflow.schemas.inboxes import InboxCreate, InboxRead, InboxUpdate
+from coldflow.schemas.inboxes import InboxCreate, InboxRead, InboxUpdate, SandboxMessage
 from coldflow.services import inboxes as service
 from coldflow.store import inboxes as store
 
 router = APIRouter(prefix="/inboxes", tags=["inboxes"], route_class=UnitOfWorkRoute)
-
-
-def _read(inbox: object) -> InboxRead:
-    return InboxRead.model_validate(inbox, from_attributes=True)
 
 
 @router.post(
@@ -28,52 +26,85 @@ def _read(inbox: object) -> InboxRead:
 async def create_inbox(
     body: InboxCreate, session: SessionDep, box: SecretBoxDep, key: InboxesWrite
 ) -> Data[InboxRead]:
-    """Connect a mailbox; passwords are encrypted at rest and never returned. The connection is
-    checked right away (``connection_status`` ``connected`` or ``error`` with the reason)."""
+    """Connect a mailbox. Passwords are encrypted at rest and never returned. The SMTP and IMAP
+    logins are checked at once: ``connection_status`` is ``connected``, or ``error`` with the
+    server's reason in ``connection_error``. Provider ``sandbox`` needs no servers."""
     inbox = await service.create_inbox(
         session=session, box=box, workspace_id=key.workspace_id, data=body
     )
     inbox = await service.check_connection(
         session=session, box=box, workspace_id=key.workspace_id, inbox_id=inbox.id
     )
-    return Data(data=_read(inbox))
+    return Data(data=await service.inbox_view(session, inbox, with_campaigns=True))
 
 
 @router.get("", response_model=Page[InboxRead], responses=responses())
 async def list_inboxes(
     session: SessionDep, key: InboxesRead, params: PageParams
 ) -> Page[InboxRead]:
-    """The workspace's inboxes; search by address."""
+    """The workspace's inboxes; search by address, sort by email, created_at, updated_at."""
     result = await store.list_inboxes(session, key.workspace_id, params)
-    return Page.of(result, [_read(i) for i in result.items])  # type: ignore[arg-type]
+    views = [await service.inbox_view(session, i, with_campaigns=False) for i in result.items]
+    return Page.of(result, views)  # type: ignore[arg-type]
 
 
 @router.get("/{inbox_id}", response_model=Data[InboxRead], responses=responses(404))
 async def get_inbox(inbox_id: str, session: SessionDep, key: InboxesRead) -> Data[InboxRead]:
-    """One inbox, without its credentials."""
+    """One inbox with the campaigns it sends for; never its credentials."""
     inbox = await service.get_inbox(
         session=session, workspace_id=key.workspace_id, inbox_id=inbox_id
     )
-    return Data(data=_read(inbox))
+    return Data(data=await service.inbox_view(session, inbox, with_campaigns=True))
 
 
 @router.patch("/{inbox_id}", response_model=Data[InboxRead], responses=responses(404))
 async def update_inbox(
-    inbox_id: str, body: InboxUpdate, session: SessionDep, key: InboxesWrite
+    inbox_id: str, body: InboxUpdate, session: SessionDep, box: SecretBoxDep, key: InboxesWrite
 ) -> Data[InboxRead]:
-    """Change limits, activity, signature or reply-to."""
-    inbox = await service.update_inbox(
-        session=session, workspace_id=key.workspace_id, inbox_id=inbox_id, data=body
+    """Seed 003's editable fields; new ``smtp``/``imap`` settings re-run the connection check."""
+    inbox, recheck = await service.update_inbox(
+        session=session, box=box, workspace_id=key.workspace_id, inbox_id=inbox_id, data=body
     )
-    return Data(data=_read(inbox))
+    if recheck:
+        inbox = await service.check_connection(
+            session=session, box=box, workspace_id=key.workspace_id, inbox_id=inbox.id
+        )
+    return Data(data=await service.inbox_view(session, inbox, with_campaigns=True))
 
 
-@router.post("/{inbox_id}/check", response_model=Data[InboxRead], responses=responses(404))
-async def check_inbox(
+@router.post("/{inbox_id}/validate", response_model=Data[InboxRead], responses=responses(404))
+async def validate_inbox(
     inbox_id: str, session: SessionDep, box: SecretBoxDep, key: InboxesWrite
 ) -> Data[InboxRead]:
-    """Test the SMTP login again and record the result."""
+    """Run the SMTP (and IMAP) login check again and record the result."""
     inbox = await service.check_connection(
         session=session, box=box, workspace_id=key.workspace_id, inbox_id=inbox_id
     )
-    return Data(data=_read(inbox))
+    return Data(data=await service.inbox_view(session, inbox, with_campaigns=True))
+
+
+@router.delete("/{inbox_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404, 409))
+async def delete_inbox(
+    inbox_id: str,
+    session: SessionDep,
+    key: InboxesWrite,
+    force: Annotated[
+        bool, Query(description="delete even while an active campaign uses it")
+    ] = False,
+) -> Response:
+    """Delete an inbox; 409 ``INBOX_IN_USE`` while attached to an active campaign."""
+    await service.delete_inbox(
+        session=session, workspace_id=key.workspace_id, inbox_id=inbox_id, force=force
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{inbox_id}/messages", response_model=Page[SandboxMessage], responses=responses(404))
+async def list_inbox_messages(
+    inbox_id: str, session: SessionDep, key: InboxesRead, params: PageParams
+) -> Page[SandboxMessage]:
+    """Messages sent through the inbox; for a ``sandbox`` inbox, everything it captured."""
+    await service.get_inbox(session=session, workspace_id=key.workspace_id, inbox_id=inbox_id)
+    result = await store.list_sent_by_inbox(session, key.workspace_id, inbox_id, params)
+    items = [SandboxMessage.model_validate(m, from_attributes=True) for m in result.items]
+    return Page.of(result, items)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ from coldflow.models.inbox import (
     TransportSecurity,
 )
 from coldflow.models.lead import JourneyState, Lead, LeadStatus
+from coldflow.models.lead_import import ImportStatus, LeadImport
 from coldflow.models.message import SendCounter, SendStatus, SentMessage
 from coldflow.models.webhook import WebhookDelivery, WebhookEndpoint
 from coldflow.models.workspace import ALL_SCOPES, WILDCARD_SCOPE, ApiKey, Workspace
@@ -39,9 +40,11 @@ __all__ = [
     "ConversationMessage",
     "Event",
     "IdempotencyRecord",
+    "ImportStatus",
     "Inbox",
     "JourneyState",
     "Lead",
+    "LeadImport",
     "LeadStatus",
     "MailboxCursor",
     "MessageKind",

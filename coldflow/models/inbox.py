@@ -52,7 +52,8 @@ class Inbox(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     workspace_id: str = Field(foreign_key="workspaces.id", index=True, ondelete="CASCADE")
     email: str = Field(max_length=320)
-    from_name: str = Field(default="", max_length=200)
+    first_name: str = Field(default="", max_length=100)
+    last_name: str = Field(default="", max_length=100)
     provider: Provider = Field(default=Provider.other, max_length=16)
     connection_type: ConnectionType = Field(default=ConnectionType.imap_smtp, max_length=16)
     smtp_host: str = Field(default="", max_length=255)
@@ -63,6 +64,7 @@ class Inbox(SQLModel, table=True):
     imap_port: int = 993
     imap_username: str = Field(default="", max_length=320)
     imap_security: TransportSecurity = Field(default=TransportSecurity.tls, max_length=16)
+    imap_folder: str = Field(default="INBOX", max_length=255)
     credentials: str = Field(default="", description="Fernet token of a JSON object")
     connection_status: ConnectionStatus = Field(default=ConnectionStatus.pending, max_length=16)
     connection_error: str | None = None
@@ -74,6 +76,15 @@ class Inbox(SQLModel, table=True):
     reply_to: str | None = Field(default=None, max_length=320)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def from_name(self) -> str:
+        """The display name of the From header."""
+        return " ".join(p for p in (self.first_name.strip(), self.last_name.strip()) if p)
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2]
 
 
 class MailboxCursor(SQLModel, table=True):

@@ -41,6 +41,8 @@ class SentMessage(SQLModel, table=True):
     message_id: str = Field(unique=True, index=True, max_length=255)
     to_email: str = Field(max_length=320)
     subject: str = ""
+    body_text: str = ""
+    body_html: str | None = None
     status: SendStatus = Field(default=SendStatus.reserved, max_length=16)
     error: str | None = None
     local_day: str = Field(default="", max_length=10, description="YYYY-MM-DD in the send zone")

@@ -169,3 +169,39 @@ class CampaignRead(BaseModel):
     sequences: list[StepRead] | None = None
     created_at: datetime
     updated_at: datetime
+
+
+class DayPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+    start: str | None = None
+    end: str | None = None
+
+
+class WindowPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: str
+    end: str
+
+
+class SchedulePatch(BaseModel):
+    """Seed 003's schedule PATCH body: any subset; per-day ``null`` falls back to the default."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "timezone": "America/Chicago",
+                    "default_window": {"start": "09:00", "end": "17:00"},
+                    "days": {"friday": {"enabled": True, "start": "09:23", "end": "12:00"}},
+                }
+            ]
+        },
+    )
+
+    timezone: str | None = None
+    default_window: WindowPatch | None = None
+    days: dict[str, DayPatch] | None = None

@@ -1,13 +1,36 @@
-"""Request and response shapes of the inboxes API; secrets go in, never out."""
+"""Request and response shapes of the inboxes API (seed 003); secrets go in, never out."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from coldflow.models import ConnectionStatus, ConnectionType, Provider, TransportSecurity
 from coldflow.schemas.common import Email
+
+
+class ServerIn(BaseModel):
+    """One mail server's settings; the username defaults to the inbox address."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(min_length=1, max_length=255)
+    port: int = Field(ge=1, le=65535)
+    username: str = Field(default="", max_length=320)
+    password: SecretStr = Field(min_length=1, max_length=1000)
+    security: TransportSecurity
+
+
+class SmtpIn(ServerIn):
+    port: int = Field(default=587, ge=1, le=65535)
+    security: TransportSecurity = TransportSecurity.starttls
+
+
+class ImapIn(ServerIn):
+    port: int = Field(default=993, ge=1, le=65535)
+    security: TransportSecurity = TransportSecurity.tls
+    folder: str = Field(default="INBOX", min_length=1, max_length=255)
 
 
 class InboxCreate(BaseModel):
@@ -17,76 +40,118 @@ class InboxCreate(BaseModel):
             "examples": [
                 {
                     "email": "alex@acme.io",
-                    "from_name": "Alex Doe",
-                    "smtp_host": "smtp.acme.io",
-                    "smtp_port": 587,
-                    "smtp_username": "alex@acme.io",
-                    "smtp_password": "app-password",
-                    "imap_host": "imap.acme.io",
-                    "imap_port": 993,
-                    "imap_username": "alex@acme.io",
-                    "imap_password": "app-password",
+                    "first_name": "Alex",
+                    "last_name": "Doe",
+                    "provider": "other",
+                    "smtp": {
+                        "host": "smtp.acme.io",
+                        "port": 587,
+                        "password": "app-password",
+                        "security": "starttls",
+                    },
+                    "imap": {
+                        "host": "imap.acme.io",
+                        "port": 993,
+                        "password": "app-password",
+                        "security": "tls",
+                    },
+                    "daily_campaign_limit": 40,
                 }
             ]
         },
     )
 
     email: Email
-    from_name: str = Field(default="", max_length=200)
+    first_name: str = Field(default="", max_length=100)
+    last_name: str = Field(default="", max_length=100)
     provider: Provider = Provider.other
-    connection_type: ConnectionType = ConnectionType.imap_smtp
-    smtp_host: str = Field(default="", max_length=255)
-    smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_username: str = Field(default="", max_length=320)
-    smtp_password: SecretStr | None = None
-    smtp_security: TransportSecurity = TransportSecurity.starttls
-    imap_host: str = Field(default="", max_length=255)
-    imap_port: int = Field(default=993, ge=1, le=65535)
-    imap_username: str = Field(default="", max_length=320)
-    imap_password: SecretStr | None = None
-    imap_security: TransportSecurity = TransportSecurity.tls
+    smtp: SmtpIn | None = None
+    imap: ImapIn | None = None
     daily_campaign_limit: int = Field(default=50, ge=1, le=500)
     is_warming: bool = False
     daily_warmup_limit: int = Field(default=10, ge=1, le=100)
     signature: str = Field(default="", max_length=10_000)
     reply_to: Email | None = None
 
+    @model_validator(mode="after")
+    def _servers_needed(self) -> InboxCreate:
+        """Only a sandbox inbox may go without SMTP: it records instead of sending."""
+        if self.provider != Provider.sandbox and self.smtp is None:
+            raise ValueError("smtp settings are required unless provider is sandbox")
+        return self
+
 
 class InboxUpdate(BaseModel):
+    """Seed 003's editable fields, plus new server settings (which re-run the check)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    from_name: str | None = Field(default=None, max_length=200)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
     daily_campaign_limit: int | None = Field(default=None, ge=1, le=500)
     is_active: bool | None = None
     is_warming: bool | None = None
     daily_warmup_limit: int | None = Field(default=None, ge=1, le=100)
     signature: str | None = Field(default=None, max_length=10_000)
-    reply_to: Email | None = None
+    reply_to: str | None = Field(default=None, max_length=320, description="empty clears it")
+    smtp: SmtpIn | None = None
+    imap: ImapIn | None = None
+
+
+class ServerRead(BaseModel):
+    host: str
+    port: int
+    username: str
+    security: TransportSecurity
+
+
+class ImapRead(ServerRead):
+    folder: str
+
+
+class InboxCampaign(BaseModel):
+    id: str
+    name: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
 
 
 class InboxRead(BaseModel):
-    """Everything about an inbox except its credentials."""
+    """Seed 003's inbox projection plus the server settings; credentials are never included."""
 
     id: str
     email: str
-    from_name: str
+    domain: str
     provider: Provider
     connection_type: ConnectionType
-    smtp_host: str
-    smtp_port: int
-    smtp_username: str
-    smtp_security: TransportSecurity
-    imap_host: str
-    imap_port: int
-    imap_username: str
-    imap_security: TransportSecurity
     connection_status: ConnectionStatus
     connection_error: str | None
-    is_active: bool
-    daily_campaign_limit: int
-    is_warming: bool
-    daily_warmup_limit: int
-    signature: str
+    first_name: str
+    last_name: str
     reply_to: str | None
+    signature: str
+    is_active: bool
+    is_warming: bool
+    daily_campaign_limit: int
+    daily_warmup_limit: int
+    smtp: ServerRead | None
+    imap: ImapRead | None
+    campaigns: list[InboxCampaign] | None = None
     created_at: datetime
     updated_at: datetime
+
+
+class SandboxMessage(BaseModel):
+    """A message a sandbox inbox recorded instead of sending."""
+
+    id: str
+    message_id: str
+    to_email: str
+    subject: str
+    body_text: str
+    body_html: str | None
+    campaign_id: str | None
+    lead_id: str | None
+    step: int
+    sent_at: datetime | None

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from coldflow import schedule as schedule_math
 from coldflow import sequencing, templates
-from coldflow.contracts.journey import JourneySignal
+from coldflow.contracts.journey import JourneySignal, StopJourney
 from coldflow.errors import Conflict, InvalidInput, NotFound
 from coldflow.models import (
     Campaign,
@@ -229,8 +229,13 @@ async def _schedule_enrolment(
 
     async def start() -> None:
         await journeys.enroll_many(enrollments)
-        for lead_id in paused_ids:
-            await journeys.signal(campaign.id, lead_id, JourneySignal.REFRESH)
+        if resumed:
+            await journeys.signal_campaign(
+                campaign.id,
+                JourneySignal.REFRESH,
+                journey_status=JourneyState.paused.value,
+                fallback_lead_ids=paused_ids,
+            )
 
     after_commit(session, start)
 
@@ -245,3 +250,73 @@ async def attach_inboxes(
     if len(found) != len(ids):
         raise NotFound("inbox")
     await store.attach_inboxes(session, campaign_id, ids)
+
+
+async def _refresh_running(session: AsyncSession, journeys: Journeys, campaign: Campaign) -> None:
+    """After an edit, journeys of a live campaign re-plan their current wait."""
+    if campaign.status not in (CampaignStatus.active, CampaignStatus.paused):
+        return
+    waiting = await lead_store.list_lead_ids_in_state(session, campaign.id, JourneyState.waiting)
+
+    async def refresh() -> None:
+        await journeys.signal_campaign(
+            campaign.id, JourneySignal.REFRESH, journey_status="waiting", fallback_lead_ids=waiting
+        )
+
+    after_commit(session, refresh)
+
+
+async def update_schedule(
+    *,
+    session: AsyncSession,
+    journeys: Journeys,
+    workspace_id: str,
+    campaign_id: str,
+    patch: dict[str, object],
+) -> schedule_math.Schedule:
+    """Seed 003's schedule PATCH; waiting journeys re-plan against the new windows."""
+    campaign = await get_campaign(
+        session=session, workspace_id=workspace_id, campaign_id=campaign_id
+    )
+    current = schedule_math.Schedule.from_dict(campaign.schedule)
+    updated = schedule_math.apply_schedule_patch(current, patch)
+    campaign.schedule = dict(updated.to_dict())
+    campaign.updated_at = utcnow()
+    session.add(campaign)
+    await session.flush()
+    await _refresh_running(session, journeys, campaign)
+    return updated
+
+
+async def detach_inboxes(
+    *, session: AsyncSession, workspace_id: str, campaign_id: str, inbox_ids: Sequence[str]
+) -> None:
+    """Idempotent; all-or-nothing on authorization like attach."""
+    await get_campaign(session=session, workspace_id=workspace_id, campaign_id=campaign_id)
+    ids = list(dict.fromkeys(inbox_ids))
+    found = await inbox_store.get_inboxes(session, workspace_id, ids)
+    if len(found) != len(ids):
+        raise NotFound("inbox")
+    await store.detach_inboxes(session, campaign_id, ids)
+
+
+async def delete_campaign(
+    *, session: AsyncSession, journeys: Journeys, workspace_id: str, campaign_id: str
+) -> None:
+    """Delete with everything it owns; its running journeys are stopped after the commit."""
+    campaign = await get_campaign(
+        session=session, workspace_id=workspace_id, campaign_id=campaign_id
+    )
+    running = await lead_store.list_running_lead_ids(session, campaign.id)
+    await session.delete(campaign)
+    await session.flush()
+
+    async def stop() -> None:
+        await journeys.signal_campaign(
+            campaign_id,
+            JourneySignal.STOP,
+            StopJourney("campaign_deleted"),
+            fallback_lead_ids=running,
+        )
+
+    after_commit(session, stop)

@@ -1,19 +1,29 @@
-"""Inbox use cases: connect (credentials encrypted at rest), check, update."""
+"""Inbox use cases: connect (credentials encrypted at rest), check, update, delete."""
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from coldflow import mailer
+from coldflow import imap, mailer
 from coldflow.crypto import SecretBox
 from coldflow.errors import CodedError, Conflict, NotFound
-from coldflow.models import ConnectionStatus, Inbox, Provider
+from coldflow.models import CampaignStatus, ConnectionStatus, Inbox, Provider
 from coldflow.models.base import utcnow
-from coldflow.schemas.inboxes import InboxCreate, InboxUpdate
+from coldflow.schemas.inboxes import (
+    ImapIn,
+    ImapRead,
+    InboxCampaign,
+    InboxCreate,
+    InboxRead,
+    InboxUpdate,
+    ServerRead,
+    SmtpIn,
+)
 from coldflow.store import inboxes as store
 
 log = logging.getLogger(__name__)
@@ -21,14 +31,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Credentials:
-    """The secret half of an inbox; its JSON is what the encrypted column holds."""
+    """The secret half of an inbox; its JSON is what the encrypted column holds.
+
+    ``kind`` leaves room for OAuth (XOAUTH2 refresh tokens) without a schema change.
+    """
 
     kind: str = "password"
     smtp_password: str = ""
     imap_password: str = ""
 
     def seal(self, box: SecretBox) -> str:
-        return box.encrypt(json.dumps(self.__dict__))
+        return box.encrypt(json.dumps(asdict(self)))
 
     @classmethod
     def open(cls, box: SecretBox, token: str) -> Credentials:
@@ -42,30 +55,40 @@ async def get_inbox(*, session: AsyncSession, workspace_id: str, inbox_id: str) 
     return inbox
 
 
+def _apply_servers(
+    inbox: Inbox, smtp: SmtpIn | None, imap_in: ImapIn | None, box: SecretBox
+) -> None:
+    credentials = Credentials.open(box, inbox.credentials)
+    smtp_password, imap_password = credentials.smtp_password, credentials.imap_password
+    if smtp is not None:
+        inbox.smtp_host, inbox.smtp_port = smtp.host, smtp.port
+        inbox.smtp_username = smtp.username or inbox.email
+        inbox.smtp_security = smtp.security
+        smtp_password = smtp.password.get_secret_value()
+    if imap_in is not None:
+        inbox.imap_host, inbox.imap_port = imap_in.host, imap_in.port
+        inbox.imap_username = imap_in.username or inbox.email
+        inbox.imap_security, inbox.imap_folder = imap_in.security, imap_in.folder
+        imap_password = imap_in.password.get_secret_value()
+    inbox.credentials = Credentials(smtp_password=smtp_password, imap_password=imap_password).seal(
+        box
+    )
+
+
 async def create_inbox(
     *, session: AsyncSession, box: SecretBox, workspace_id: str, data: InboxCreate
 ) -> Inbox:
+    """A new inbox in ``pending``; the caller runs the connection check."""
     if await store.find_inbox_by_email(session, workspace_id, data.email) is not None:
         raise Conflict(f"An inbox for {data.email} exists", code="INBOX_EXISTS")
-    fields = data.model_dump(exclude={"smtp_password", "imap_password"})
-    credentials = Credentials(
-        smtp_password=data.smtp_password.get_secret_value() if data.smtp_password else "",
-        imap_password=data.imap_password.get_secret_value() if data.imap_password else "",
+    inbox = Inbox(
+        workspace_id=workspace_id,
+        **data.model_dump(exclude={"smtp", "imap"}),
     )
-    inbox = Inbox(workspace_id=workspace_id, credentials=credentials.seal(box), **fields)
-    fields_defaults(inbox)
-    if inbox.provider == Provider.sandbox:
-        # Sandbox inboxes capture instead of sending, so there is nothing to connect to.
-        inbox.connection_status = ConnectionStatus.connected
+    _apply_servers(inbox, data.smtp, data.imap, box)
     session.add(inbox)
     await session.flush()
     return inbox
-
-
-def fields_defaults(inbox: Inbox) -> None:
-    """Usernames default to the address, the usual case for hosted mailboxes."""
-    inbox.smtp_username = inbox.smtp_username or (inbox.email if inbox.smtp_host else "")
-    inbox.imap_username = inbox.imap_username or (inbox.email if inbox.imap_host else "")
 
 
 def smtp_settings(inbox: Inbox, box: SecretBox, *, timeout: float = 60.0) -> mailer.SmtpSettings:
@@ -80,21 +103,40 @@ def smtp_settings(inbox: Inbox, box: SecretBox, *, timeout: float = 60.0) -> mai
     )
 
 
+def imap_settings(inbox: Inbox, box: SecretBox) -> imap.ImapSettings:
+    credentials = Credentials.open(box, inbox.credentials)
+    return imap.ImapSettings(
+        host=inbox.imap_host,
+        port=inbox.imap_port,
+        username=inbox.imap_username,
+        password=credentials.imap_password,
+        security=inbox.imap_security,
+        folder=inbox.imap_folder,
+    )
+
+
+async def probe(inbox: Inbox, box: SecretBox) -> str | None:
+    """Log in to SMTP (and IMAP when configured); the first failure's reason, or None."""
+    if inbox.provider == Provider.sandbox:
+        return None
+    try:
+        await mailer.check_login(smtp_settings(inbox, box, timeout=15.0))
+        if inbox.imap_host:
+            await imap.check_login(imap_settings(inbox, box))
+    except CodedError as exc:
+        log.info("inbox %s failed its connection check: %s", inbox.id, exc.code)
+        return exc.message
+    return None
+
+
 async def check_connection(
     *, session: AsyncSession, box: SecretBox, workspace_id: str, inbox_id: str
 ) -> Inbox:
-    """Log in to SMTP and record ``connected`` or ``error`` with the server's reason."""
+    """Run the check and record ``connected`` or ``error`` with the server's reason."""
     inbox = await get_inbox(session=session, workspace_id=workspace_id, inbox_id=inbox_id)
-    if inbox.provider == Provider.sandbox:
-        inbox.connection_status, inbox.connection_error = ConnectionStatus.connected, None
-    else:
-        try:
-            await mailer.check_login(smtp_settings(inbox, box, timeout=15.0))
-        except CodedError as exc:
-            log.info("inbox %s failed its connection check: %s", inbox.id, exc.code)
-            inbox.connection_status, inbox.connection_error = ConnectionStatus.error, exc.message
-        else:
-            inbox.connection_status, inbox.connection_error = ConnectionStatus.connected, None
+    error = await probe(inbox, box)
+    inbox.connection_status = ConnectionStatus.error if error else ConnectionStatus.connected
+    inbox.connection_error = error
     inbox.updated_at = utcnow()
     session.add(inbox)
     await session.flush()
@@ -102,12 +144,88 @@ async def check_connection(
 
 
 async def update_inbox(
-    *, session: AsyncSession, workspace_id: str, inbox_id: str, data: InboxUpdate
-) -> Inbox:
+    *, session: AsyncSession, box: SecretBox, workspace_id: str, inbox_id: str, data: InboxUpdate
+) -> tuple[Inbox, bool]:
+    """Apply the changes; True as second value when credentials changed (re-check needed)."""
     inbox = await get_inbox(session=session, workspace_id=workspace_id, inbox_id=inbox_id)
-    for name, value in data.model_dump(exclude_unset=True).items():
+    changes = data.model_dump(exclude_unset=True, exclude={"smtp", "imap"})
+    if "reply_to" in changes:
+        changes["reply_to"] = (changes["reply_to"] or "").strip().lower() or None
+    for name, value in changes.items():
+        if value is None and name != "reply_to":
+            continue
         setattr(inbox, name, value)
+    credentials_changed = data.smtp is not None or data.imap is not None
+    if credentials_changed:
+        _apply_servers(inbox, data.smtp, data.imap, box)
+        inbox.connection_status = ConnectionStatus.pending
     inbox.updated_at = utcnow()
     session.add(inbox)
     await session.flush()
-    return inbox
+    return inbox, credentials_changed
+
+
+async def delete_inbox(
+    *, session: AsyncSession, workspace_id: str, inbox_id: str, force: bool
+) -> None:
+    """409 while an active campaign sends from it, unless forced."""
+    inbox = await get_inbox(session=session, workspace_id=workspace_id, inbox_id=inbox_id)
+    active = [
+        c
+        for c in await store.list_inbox_campaigns(session, inbox.id)
+        if c.status == CampaignStatus.active
+    ]
+    if active and not force:
+        raise Conflict(
+            "The inbox is attached to an active campaign; pass force=true to delete it anyway",
+            code="INBOX_IN_USE",
+            details=[{"campaign_id": c.id, "name": c.name} for c in active],
+        )
+    await session.delete(inbox)
+    await session.flush()
+
+
+async def inbox_view(session: AsyncSession, inbox: Inbox, *, with_campaigns: bool) -> InboxRead:
+    campaigns: Sequence[InboxCampaign] | None = None
+    if with_campaigns:
+        campaigns = [
+            InboxCampaign.model_validate(c, from_attributes=True)
+            for c in await store.list_inbox_campaigns(session, inbox.id)
+        ]
+    return InboxRead(
+        id=inbox.id,
+        email=inbox.email,
+        domain=inbox.domain,
+        provider=inbox.provider,
+        connection_type=inbox.connection_type,
+        connection_status=inbox.connection_status,
+        connection_error=inbox.connection_error,
+        first_name=inbox.first_name,
+        last_name=inbox.last_name,
+        reply_to=inbox.reply_to,
+        signature=inbox.signature,
+        is_active=inbox.is_active,
+        is_warming=inbox.is_warming,
+        daily_campaign_limit=inbox.daily_campaign_limit,
+        daily_warmup_limit=inbox.daily_warmup_limit,
+        smtp=ServerRead(
+            host=inbox.smtp_host,
+            port=inbox.smtp_port,
+            username=inbox.smtp_username,
+            security=inbox.smtp_security,
+        )
+        if inbox.smtp_host
+        else None,
+        imap=ImapRead(
+            host=inbox.imap_host,
+            port=inbox.imap_port,
+            username=inbox.imap_username,
+            security=inbox.imap_security,
+            folder=inbox.imap_folder,
+        )
+        if inbox.imap_host
+        else None,
+        campaigns=list(campaigns) if campaigns is not None else None,
+        created_at=inbox.created_at,
+        updated_at=inbox.updated_at,
+    )

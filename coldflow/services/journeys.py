@@ -7,10 +7,14 @@ API process carries no workflow code.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from temporalio.api.batch.v1 import BatchOperationSignal
+from temporalio.api.common.v1 import Payloads
+from temporalio.api.workflowservice.v1 import StartBatchOperationRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
@@ -131,6 +135,48 @@ class Journeys:
                 return False
             raise
         return True
+
+    async def signal_campaign(
+        self,
+        campaign_id: str,
+        signal: JourneySignal,
+        arg: object = None,
+        *,
+        journey_status: str | None = None,
+        fallback_lead_ids: Sequence[str] = (),
+    ) -> str | None:
+        """Signal every running journey of a campaign through a Temporal batch operation.
+
+        The batch runs inside Temporal, durably and rate-limited, so pausing or deleting a
+        campaign of 100,000 leads is one RPC from the API. Servers without batch support (the
+        time-skipping test server) get one signal per ``fallback_lead_ids`` instead.
+        """
+        client = await self.client()
+        query = f'CampaignId = "{campaign_id}" AND ExecutionStatus = "Running"'
+        if journey_status is not None:
+            query += f' AND JourneyStatus = "{journey_status}"'
+        job_id = f"{signal.value}-{campaign_id}-{uuid.uuid4().hex[:8]}"
+        payloads = client.data_converter.payload_converter.to_payloads([arg]) if arg else []
+        try:
+            await client.workflow_service.start_batch_operation(
+                StartBatchOperationRequest(
+                    namespace=client.namespace,
+                    visibility_query=query,
+                    job_id=job_id,
+                    reason=f"coldflow: {signal.value} campaign {campaign_id}",
+                    signal_operation=BatchOperationSignal(
+                        signal=signal.value, input=Payloads(payloads=payloads)
+                    ),
+                )
+            )
+        except RPCError as exc:
+            if exc.status not in (RPCStatusCode.UNIMPLEMENTED, RPCStatusCode.INVALID_ARGUMENT):
+                raise
+            log.info("batch operations unavailable (%s); signalling one by one", exc.status)
+            for lead_id in fallback_lead_ids:
+                await self.signal(campaign_id, lead_id, signal, arg)
+            return None
+        return job_id
 
     async def stop(self, campaign_id: str, lead_id: str, reason: str) -> bool:
         return await self.signal(campaign_id, lead_id, JourneySignal.STOP, StopJourney(reason))

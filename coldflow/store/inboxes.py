@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from coldflow.models import Inbox
+from coldflow.models import Campaign, CampaignInbox, Inbox, SentMessage
 from coldflow.store.paging import PageRequest, PageResult, fetch_page
 
 INBOX_SORTS = {
@@ -47,4 +47,32 @@ async def list_inboxes(
         sortable=INBOX_SORTS,
         default_sort="created_at",
         tiebreak=col(Inbox.id),
+    )
+
+
+async def list_inbox_campaigns(session: AsyncSession, inbox_id: str) -> Sequence[Campaign]:
+    stmt = (
+        select(Campaign)
+        .join(CampaignInbox, col(CampaignInbox.campaign_id) == col(Campaign.id))
+        .where(CampaignInbox.inbox_id == inbox_id)
+        .order_by(col(Campaign.created_at))
+    )
+    return (await session.exec(stmt)).all()
+
+
+async def list_sent_by_inbox(
+    session: AsyncSession, workspace_id: str, inbox_id: str, request: PageRequest
+) -> PageResult[SentMessage]:
+    stmt = select(SentMessage).where(
+        SentMessage.workspace_id == workspace_id, SentMessage.inbox_id == inbox_id
+    )
+    if request.search:
+        stmt = stmt.where(col(SentMessage.to_email).ilike(f"%{request.search}%"))
+    return await fetch_page(
+        session,
+        stmt,
+        request,
+        sortable={"sent_at": col(SentMessage.sent_at), "reserved_at": col(SentMessage.reserved_at)},
+        default_sort="reserved_at",
+        tiebreak=col(SentMessage.id),
     )

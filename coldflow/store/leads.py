@@ -72,3 +72,15 @@ async def list_lead_ids_in_state(
 ) -> Sequence[str]:
     stmt = select(Lead.id).where(Lead.campaign_id == campaign_id, Lead.journey_state == state)
     return (await session.exec(stmt)).all()
+
+
+FINAL_STATES = (JourneyState.completed, JourneyState.stopped)
+
+
+async def list_running_lead_ids(session: AsyncSession, campaign_id: str) -> Sequence[str]:
+    """Leads whose journey was started and has not ended."""
+    stmt = select(Lead.id).where(
+        Lead.campaign_id == campaign_id,
+        col(Lead.journey_state).not_in([JourneyState.not_started, *FINAL_STATES]),
+    )
+    return (await session.exec(stmt)).all()

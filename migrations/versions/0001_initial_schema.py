@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-07 01:02:19.581686
+Create Date: 2026-12-07 01:12:45.861908
 """
 
 from collections.abc import Sequence
@@ -116,7 +116,8 @@ def upgrade() -> None:
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('workspace_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
-    sa.Column('from_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('first_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('last_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('provider', sa.Enum('google', 'microsoft', 'other', 'sandbox', name='provider'), nullable=False),
     sa.Column('connection_type', sa.Enum('imap_smtp', 'oauth', name='connectiontype'), nullable=False),
     sa.Column('smtp_host', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
@@ -127,6 +128,7 @@ def upgrade() -> None:
     sa.Column('imap_port', sa.Integer(), nullable=False),
     sa.Column('imap_username', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
     sa.Column('imap_security', sa.Enum('none', 'starttls', 'tls', name='transportsecurity'), nullable=False),
+    sa.Column('imap_folder', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('credentials', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('connection_status', sa.Enum('pending', 'validating', 'connected', 'error', name='connectionstatus'), nullable=False),
     sa.Column('connection_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -166,6 +168,33 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['api_key_id'], ['api_keys.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('api_key_id', 'key')
     )
+    op.create_table('lead_imports',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('workspace_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('campaign_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('if_exists', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'running', 'completed', 'failed', name='importstatus'), nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=True),
+    sa.Column('total_rows', sa.Integer(), nullable=False),
+    sa.Column('processed_rows', sa.Integer(), nullable=False),
+    sa.Column('created', sa.Integer(), nullable=False),
+    sa.Column('updated', sa.Integer(), nullable=False),
+    sa.Column('skipped', sa.Integer(), nullable=False),
+    sa.Column('failed', sa.Integer(), nullable=False),
+    sa.Column('errors', sa.JSON(), nullable=False),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('created_at', coldflow.models.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', coldflow.models.base.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', coldflow.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('lead_imports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_lead_imports_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_lead_imports_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('leads',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('workspace_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -274,6 +303,8 @@ def upgrade() -> None:
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('to_email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('body_text', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('body_html', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('status', sa.Enum('reserved', 'sent', 'failed', 'bounced', name='sendstatus'), nullable=False),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('local_day', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
@@ -394,6 +425,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_leads_campaign_id'))
 
     op.drop_table('leads')
+    with op.batch_alter_table('lead_imports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_lead_imports_workspace_id'))
+        batch_op.drop_index(batch_op.f('ix_lead_imports_campaign_id'))
+
+    op.drop_table('lead_imports')
     op.drop_table('idempotency_records')
     with op.batch_alter_table('campaign_inboxes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_campaign_inboxes_inbox_id'))

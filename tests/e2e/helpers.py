@@ -41,12 +41,14 @@ async def create_inbox(
         "/api/v1/inboxes",
         json={
             "email": email,
-            "from_name": "Alex Sender",
-            "smtp_host": smtp.host,
-            "smtp_port": smtp.port,
-            "smtp_username": email,
-            "smtp_password": "secret-password",
-            "smtp_security": "none",
+            "first_name": "Alex",
+            "last_name": "Sender",
+            "smtp": {
+                "host": smtp.host,
+                "port": smtp.port,
+                "password": "secret-password",
+                "security": "none",
+            },
         },
         headers=tenant.headers,
     )
