@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from coldflow.errors import CodedError, RateLimited
@@ -105,6 +106,17 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, exc.status_code, code, str(exc.detail))
 
 
+async def _integrity(request: Request, exc: Exception) -> JSONResponse:
+    """A unique constraint lost a race with a concurrent request: safe to retry, not a 500."""
+    log.info("integrity conflict on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(
+        request,
+        409,
+        "CONCURRENT_CONFLICT",
+        "A concurrent request changed the same records; retry the request",
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(
@@ -116,6 +128,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CodedError, _coded)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError
 
 from coldflow.store.db import SessionFactory, run_after_commit
 
@@ -22,18 +23,27 @@ class UnitOfWorkRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def with_unit_of_work(request: Request) -> Response:
+            try:
+                return await run_once(request)
+            except IntegrityError:
+                # A concurrent request won a unique-constraint race (two batches adding the
+                # same lead). Running the unit of work again sees the winner's rows and takes
+                # the "exists" path; a second loss becomes a 409 CONCURRENT_CONFLICT.
+                return await run_once(request)
+
+        async def run_once(request: Request) -> Response:
             sessions: SessionFactory = request.app.state.sessions
             async with sessions() as session:
                 request.state.session = session
                 try:
                     response = await handler(request)
+                    if response.status_code >= 400:
+                        await session.rollback()
+                        return response
+                    await session.commit()
                 except BaseException:
                     await session.rollback()
                     raise
-                if response.status_code >= 400:
-                    await session.rollback()
-                    return response
-                await session.commit()
             await run_after_commit(session)
             return response
 

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
-from coldflow.models import JourneyState, LeadStatus
+from coldflow.models import ImportStatus, JourneyState, LeadStatus
 from coldflow.schemas.common import Email
 
 MAX_BATCH = 100
 
-CustomValue = str | int | float | bool | None
+
+def _scalar(value: object) -> str | int | float | bool | None:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise ValueError("must be text, a number, a boolean or null")
+
+
+CustomValue = Annotated[
+    str | int | float | bool | None,
+    PlainValidator(_scalar),
+    WithJsonSchema({"type": ["string", "number", "boolean", "null"]}),
+]
+"""A variable's value: one error naming the field, not one per member of a union."""
 
 
 class IfExists(StrEnum):
@@ -22,7 +35,7 @@ class IfExists(StrEnum):
 
 
 class LeadIn(BaseModel):
-    """One lead; unknown top-level fields (``title``…) become custom variables."""
+    """One lead; unknown top-level fields (``title``…) become variables, like ``custom_fields``."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -31,11 +44,35 @@ class LeadIn(BaseModel):
     last_name: str = Field(default="", max_length=200)
     company: str = Field(default="", max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
+    variables: dict[str, CustomValue] = Field(default_factory=dict)
     custom_fields: dict[str, CustomValue] = Field(default_factory=dict)
+    # Unknown fields become variables, so they are validated like them (text, numbers, booleans).
+    __pydantic_extra__: dict[str, CustomValue] = Field(init=False)  # type: ignore[assignment]
+
+
+class LeadCreate(LeadIn):
+    """Seed 003's single-lead body; ``if_exists`` defaults to ``fail`` (409)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "sarah@example.com",
+                    "first_name": "Sarah",
+                    "variables": {"company": "Acme", "role": "VP Sales"},
+                }
+            ]
+        },
+    )
+
+    if_exists: IfExists = IfExists.fail
 
 
 class LeadsCreate(BaseModel):
-    """Seed 000's body: ``{"leads": [...]}`` with up to 100 leads."""
+    """Seed 000's body: ``{"leads": [...]}``, up to 100; ``if_exists`` defaults to skip."""
+
+    model_config = ConfigDict(extra="forbid")
 
     leads: list[LeadIn] = Field(min_length=1)
     if_exists: IfExists = IfExists.skip
@@ -75,6 +112,8 @@ class JourneyView(BaseModel):
 
 
 class LeadRead(BaseModel):
+    """Seed 003's lead, plus company, timezone and the ``journey`` block."""
+
     id: str
     campaign_id: str
     email: str
@@ -82,6 +121,7 @@ class LeadRead(BaseModel):
     last_name: str
     company: str
     timezone: str | None
+    provider: str
     variables: dict[str, str]
     status: LeadStatus
     is_bounced: bool
@@ -89,3 +129,22 @@ class LeadRead(BaseModel):
     journey: JourneyView
     created_at: datetime
     updated_at: datetime
+
+
+class LeadImportRead(BaseModel):
+    """Progress of a CSV import; ``errors`` keeps the first 1,000 failed rows."""
+
+    id: str
+    campaign_id: str
+    filename: str
+    status: ImportStatus
+    total_rows: int
+    processed_rows: int
+    created: int
+    updated: int
+    skipped: int
+    failed: int
+    errors: list[dict[str, object]]
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None

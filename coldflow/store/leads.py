@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from coldflow.models import JourneyState, Lead
+from coldflow.models import JourneyState, Lead, LeadStatus
 from coldflow.store.paging import PageRequest, PageResult, fetch_page
 
 LEAD_SORTS = {
@@ -29,11 +29,18 @@ async def find_lead_by_email(session: AsyncSession, campaign_id: str, email: str
 
 
 async def list_leads(
-    session: AsyncSession, workspace_id: str, request: PageRequest, *, campaign_id: str | None
+    session: AsyncSession,
+    workspace_id: str,
+    request: PageRequest,
+    *,
+    campaign_id: str | None,
+    status: LeadStatus | None = None,
 ) -> PageResult[Lead]:
     stmt = select(Lead).where(Lead.workspace_id == workspace_id)
     if campaign_id is not None:
         stmt = stmt.where(Lead.campaign_id == campaign_id)
+    if status is not None:
+        stmt = stmt.where(Lead.status == status)
     if request.search:
         pattern = f"%{request.search.lower()}%"
         stmt = stmt.where(
@@ -84,3 +91,13 @@ async def list_running_lead_ids(session: AsyncSession, campaign_id: str) -> Sequ
         col(Lead.journey_state).not_in([JourneyState.not_started, *FINAL_STATES]),
     )
     return (await session.exec(stmt)).all()
+
+
+async def find_leads_by_emails(
+    session: AsyncSession, campaign_id: str, emails: Sequence[str]
+) -> dict[str, Lead]:
+    """The campaign's leads among ``emails``, in one query (batches and CSV chunks)."""
+    if not emails:
+        return {}
+    stmt = select(Lead).where(Lead.campaign_id == campaign_id, col(Lead.email).in_(set(emails)))
+    return {lead.email: lead for lead in (await session.exec(stmt)).all()}
