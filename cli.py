@@ -7,7 +7,9 @@ import contextlib
 import json
 import logging
 import signal
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,8 +18,13 @@ import uvicorn
 from api.main import create_app
 from coldflow.config import Settings, get_settings, resolve_secret_key
 from coldflow.devserver import start_dev_server
-from coldflow.errors import CodedError
+from coldflow.errors import CodedError, NotFound
+from coldflow.models import ImportStatus, LeadImport
+from coldflow.schemas.leads import IfExists, LeadImportRead
+from coldflow.services import lead_imports as import_service
 from coldflow.services import workspaces as workspace_service
+from coldflow.services.journeys import Journeys
+from coldflow.store import workspaces as workspace_store
 from coldflow.store.db import create_engine, session_factory, unit_of_work
 from coldflow.store.migrate import upgrade_to_head
 from coldflow.temporal import connect
@@ -26,8 +33,10 @@ from worker import build_worker, run_worker
 app = typer.Typer(help="coldflow: cold-email sequencing on Temporal.", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspaces.", no_args_is_help=True)
 key_app = typer.Typer(help="API keys.", no_args_is_help=True)
+leads_app = typer.Typer(help="Leads.", no_args_is_help=True)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(key_app, name="key")
+app.add_typer(leads_app, name="leads")
 
 log = logging.getLogger("coldflow")
 
@@ -128,6 +137,66 @@ def key_create(
         )
     else:
         typer.echo(f"api key for {workspace} (shown once): {key}")
+
+
+async def _import_leads(
+    settings: Settings, workspace: str, campaign_id: str, path: Path, if_exists: IfExists
+) -> dict[str, object]:
+    """Upload through the same service as the API, then follow the durable import's progress."""
+    engine = create_engine(settings.resolved_database_url)
+    sessions = session_factory(engine)
+    client = await connect(settings)
+    journeys = Journeys(
+        client, task_queue=settings.task_queue, namespace=settings.temporal_namespace
+    )
+    try:
+        async with unit_of_work(sessions) as session:
+            found = await workspace_store.get_workspace_by_name(session, workspace)
+            if found is None:
+                raise NotFound("workspace", workspace)
+            record = await import_service.create_import(
+                session=session,
+                journeys=journeys,
+                workspace_id=found.id,
+                campaign_id=campaign_id,
+                filename=path.name,
+                content=path.read_bytes(),
+                if_exists=if_exists,
+                max_bytes=settings.max_import_bytes,
+            )
+        shown = 0
+        with typer.progressbar(length=1, label=f"importing {path.name}", file=sys.stderr) as bar:
+            while True:
+                async with sessions() as session:
+                    current = await session.get(LeadImport, record.id)
+                assert current is not None
+                if current.total_rows and bar.length != current.total_rows:
+                    bar.length = current.total_rows
+                bar.update(current.processed_rows - shown)
+                shown = current.processed_rows
+                if current.status in (ImportStatus.completed, ImportStatus.failed):
+                    break
+                await asyncio.sleep(0.5)
+        view = LeadImportRead.model_validate(current, from_attributes=True)
+        return view.model_dump(mode="json", exclude={"errors"}) | {"errors": view.errors[:20]}
+    finally:
+        await engine.dispose()
+
+
+@leads_app.command("import")
+def leads_import(
+    campaign_id: str,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    workspace: Annotated[str, typer.Option(help="Workspace name.")] = "default",
+    if_exists: Annotated[IfExists, typer.Option(help="fail, skip or update.")] = IfExists.skip,
+) -> None:
+    """Import a CSV of leads into a campaign (needs a running worker), with a progress bar."""
+    settings = get_settings()
+    with _coded_errors():
+        summary = asyncio.run(_import_leads(settings, workspace, campaign_id, file, if_exists))
+    typer.echo(json.dumps(summary, indent=2))
+    if summary["status"] != "completed":
+        raise typer.Exit(1)
 
 
 async def _bootstrap_key(settings: Settings) -> tuple[str, bool]:

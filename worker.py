@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -13,10 +13,13 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import build_activities
+from activities.inboxes import InboxActivities
+from activities.lead_import import ImportActivities
 from activities.sending import SendingActivities
 from coldflow.config import Settings, get_settings, resolve_secret_key
 from coldflow.crypto import SecretBox
 from coldflow.links import Links
+from coldflow.services.journeys import Journeys
 from coldflow.store.db import create_engine, session_factory
 from coldflow.temporal import connect, sandbox_runner
 from workflows import WORKFLOWS
@@ -26,25 +29,40 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def build_worker(
-    settings: Settings, client: Client, *, task_queue: str | None = None
+    settings: Settings,
+    client: Client,
+    *,
+    task_queue: str | None = None,
+    workflow_failure_exception_types: Sequence[type[BaseException]] = (),
 ) -> AsyncIterator[Worker]:
-    """A configured worker (not yet running) and the engine it uses, disposed on exit."""
+    """A configured worker (not yet running) and the engine it uses, disposed on exit.
+
+    Tests pass ``workflow_failure_exception_types=[Exception]`` so a workflow bug fails the
+    workflow at once instead of retrying its task until the test times out.
+    """
     engine = create_engine(settings.resolved_database_url)
     secret = resolve_secret_key(settings)
+    sessions = session_factory(engine)
+    box = SecretBox(secret)
     sending = SendingActivities(
-        session_factory(engine),
-        SecretBox(secret),
+        sessions,
+        box,
         Links(public_url=settings.resolved_public_url, secret=secret),
         smtp_timeout=settings.smtp_timeout_seconds,
     )
+    journeys = Journeys(
+        client, task_queue=task_queue or settings.task_queue, namespace=settings.temporal_namespace
+    )
+    imports = ImportActivities(sessions, journeys)
     try:
         yield Worker(
             client,
             task_queue=task_queue or settings.task_queue,
             workflows=WORKFLOWS,
-            activities=build_activities(sending),
+            activities=build_activities(sending, imports, InboxActivities(sessions, box)),
             workflow_runner=sandbox_runner(),
             graceful_shutdown_timeout=timedelta(seconds=10),
+            workflow_failure_exception_types=workflow_failure_exception_types,
         )
     finally:
         await engine.dispose()

@@ -1,4 +1,4 @@
-"""Journey activities: plan a step, send it, mirror the journey's state."""
+"""Journey activities: plan a step, send an email, record the journey's state."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from coldflow.contracts.journey import (
     JourneyActivity,
     LoadStepInput,
     RecordJourneyInput,
-    SendOutcome,
     SendStepInput,
     SendStepResult,
     StepPlan,
@@ -34,21 +33,27 @@ class SendingActivities:
         self.links = links
         self.smtp_timeout = smtp_timeout
 
-    @activity.defn(name=JourneyActivity.LOAD_STEP)
-    async def load_step(self, inp: LoadStepInput) -> StepPlan:
+    @activity.defn(name=JourneyActivity.PLAN_STEP)
+    async def plan_step(self, inp: LoadStepInput) -> StepPlan:
         async with unit_of_work(self.sessions) as session:
             return await sending.plan_step(session, inp)
 
-    @activity.defn(name=JourneyActivity.SEND_STEP)
-    async def send_step(self, inp: SendStepInput) -> SendStepResult:
-        """Reserve (committed), deliver over SMTP, record; safe to retry at any point."""
+    @activity.defn(name=JourneyActivity.SEND_EMAIL)
+    async def send_email(self, inp: SendStepInput) -> SendStepResult:
+        """Reserve (committed), deliver over SMTP, record; safe to retry at any point.
+
+        The reservation is its own transaction, committed before SMTP starts, so a retry after a
+        crash finds it and sends the same message with the same Message-ID.
+        """
         async with unit_of_work(self.sessions) as session:
             prepared = await sending.reserve_send(session, inp, links=self.links)
             settings = None
             if isinstance(prepared, sending.PreparedSend) and prepared.provider != Provider.sandbox:
                 inbox = await session.get(Inbox, prepared.inbox_id)
-                assert inbox is not None
-                settings = inbox_service.smtp_settings(inbox, self.box, timeout=self.smtp_timeout)
+                if inbox is not None:
+                    settings = inbox_service.smtp_settings(
+                        inbox, self.box, timeout=self.smtp_timeout
+                    )
         if isinstance(prepared, SendStepResult):
             return prepared
         if settings is not None:
@@ -61,20 +66,29 @@ class SendingActivities:
                 )
             except mailer.SmtpRecipientRejected as exc:
                 async with unit_of_work(self.sessions) as session:
-                    return await sending.record_bounce(session, prepared, exc.message)
+                    return await journey_mirror.record_bounce(
+                        session, prepared.sent_message_id, exc.message
+                    )
             except mailer.SmtpAuthFailed as exc:
+                # Retrying with the same wrong password cannot succeed; hold instead.
                 async with unit_of_work(self.sessions) as session:
-                    await sending.mark_inbox_error(session, prepared.inbox_id, exc.message)
-                return SendStepResult(SendOutcome.HELD, reason=f"inbox error: {exc.message}")
+                    return await journey_mirror.record_auth_failure(
+                        session, prepared.sent_message_id, prepared.inbox_id, exc.message
+                    )
             except mailer.SmtpRejected as exc:
-                # A permanent refusal of this message: retrying would be refused the same way.
-                raise ApplicationError(
-                    exc.message, type="SmtpPermanent", non_retryable=True
-                ) from exc
+                # The server refused this message for good; sending it again would be refused
+                # the same way (and hurt the inbox's reputation).
+                async with unit_of_work(self.sessions) as session:
+                    return await journey_mirror.record_failure(
+                        session, prepared.sent_message_id, exc.message
+                    )
             except mailer.SmtpTransient as exc:
+                # 4xx or a dropped connection: the retry policy tries again with backoff.
                 raise ApplicationError(exc.message, type="SmtpTransient") from exc
         async with unit_of_work(self.sessions) as session:
-            return await sending.record_sent(session, prepared)
+            return await journey_mirror.record_sent(
+                session, prepared.sent_message_id, prepared.variant_label
+            )
 
     @activity.defn(name=JourneyActivity.RECORD_JOURNEY)
     async def record_journey(self, inp: RecordJourneyInput) -> None:

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.auth import require_scope
 from coldflow.config import Settings
 from coldflow.crypto import SecretBox
+from coldflow.links import Links
 from coldflow.models import ApiKey
 from coldflow.services.journeys import Journeys
 
@@ -30,6 +31,11 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
+def _links(request: Request) -> Links:
+    links: Links = request.app.state.links
+    return links
+
+
 def _box(request: Request) -> SecretBox:
     box: SecretBox = request.app.state.box
     return box
@@ -39,6 +45,7 @@ SessionDep = Annotated[AsyncSession, Depends(_session)]
 JourneysDep = Annotated[Journeys, Depends(_journeys)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 SecretBoxDep = Annotated[SecretBox, Depends(_box)]
+LinksDep = Annotated[Links, Depends(_links)]
 
 CampaignsRead = Annotated[ApiKey, Depends(require_scope("campaigns:read"))]
 CampaignsWrite = Annotated[ApiKey, Depends(require_scope("campaigns:write"))]
@@ -46,3 +53,5 @@ LeadsRead = Annotated[ApiKey, Depends(require_scope("leads:read"))]
 LeadsWrite = Annotated[ApiKey, Depends(require_scope("leads:write"))]
 InboxesRead = Annotated[ApiKey, Depends(require_scope("inboxes:read"))]
 InboxesWrite = Annotated[ApiKey, Depends(require_scope("inboxes:write"))]
+BlocklistRead = Annotated[ApiKey, Depends(require_scope("blocklist:read"))]
+BlocklistWrite = Annotated[ApiKey, Depends(require_scope("blocklist:write"))]

@@ -11,11 +11,23 @@ from fastapi import APIRouter, FastAPI
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
+from api.idempotency import install_idempotency
 from api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from api.routes import campaigns, health, inboxes, leads
+from api.ratelimit import install_rate_limits
+from api.routes import (
+    blocklist,
+    campaigns,
+    health,
+    imports,
+    inboxes,
+    leads,
+    preview,
+    sequences,
+)
 from coldflow.config import Settings, get_settings, resolve_secret_key
 from coldflow.crypto import SecretBox
 from coldflow.errors import Unavailable
+from coldflow.links import Links
 from coldflow.services.journeys import Journeys
 from coldflow.store.db import create_engine, session_factory
 from coldflow.temporal import connect
@@ -49,7 +61,9 @@ class TemporalConnector:
 
 
 def temporal_ui_url(settings: Settings) -> str | None:
-    """The embedded dev server's Web UI; production deployments set their own via PUBLIC_URL."""
+    """Where journey links point: the configured UI, else the embedded dev server's."""
+    if settings.temporal_ui_url:
+        return settings.temporal_ui_url.rstrip("/")
     if settings.temporal_address:
         return None
     return f"http://127.0.0.1:{settings.temporal_ui_port}"
@@ -64,7 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.resolved_database_url)
         app.state.settings = settings
         app.state.sessions = session_factory(engine)
-        app.state.box = SecretBox(resolve_secret_key(settings))
+        secret = resolve_secret_key(settings)
+        app.state.box = SecretBox(secret)
+        app.state.links = Links(public_url=settings.resolved_public_url, secret=secret)
         app.state.journeys = Journeys(
             TemporalConnector(settings),
             task_queue=settings.task_queue,
@@ -83,11 +99,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Added first so they run innermost: after the request id and the body limit, before routes.
+    install_idempotency(app, prefix=API_PREFIX)
+    install_rate_limits(app, settings, prefix=API_PREFIX)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        large_bytes=settings.max_import_bytes,
+        large_suffixes=("/leads/import",),
+    )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (campaigns, leads, inboxes):
+    for module in (campaigns, imports, leads, inboxes, sequences, preview, blocklist):
         v1.include_router(module.router)
     app.include_router(v1)
     return app

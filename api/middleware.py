@@ -36,19 +36,32 @@ class RequestIdMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over the limit with 413 before reading them all into memory."""
+    """Refuses bodies over the limit with 413 before reading them all into memory.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Paths ending in one of ``large_suffixes`` (CSV uploads) get ``large_bytes`` instead.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        large_bytes: int = 0,
+        large_suffixes: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.large_bytes = large_bytes
+        self.large_suffixes = large_suffixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path: str = scope.get("path", "")
+        limit = self.large_bytes if path.endswith(self.large_suffixes) else self.max_bytes
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(scope, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._too_large(scope, send, limit)
             return
         seen = 0
 
@@ -57,20 +70,20 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise BodyTooLarge
             return message
 
         try:
             await self.app(scope, limited_receive, send)
         except BodyTooLarge:
-            await self._too_large(scope, send)
+            await self._too_large(scope, send, limit)
 
-    async def _too_large(self, scope: Scope, send: Send) -> None:
+    async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
         request_id = scope.get("state", {}).get("request_id", "req_unknown")
         body = (
             '{"error":{"code":"PAYLOAD_TOO_LARGE","message":"The body is over the limit of '
-            f'{self.max_bytes} bytes","status":413,"details":[],"request_id":"{request_id}"}}}}'
+            f'{limit} bytes","status":413,"details":[],"request_id":"{request_id}"}}}}'
         ).encode()
         await send(
             {

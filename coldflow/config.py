@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     )
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    temporal_ui_url: str = Field(
+        default="", description="Web UI base URL for journey links; empty: the embedded one."
+    )
     temporal_namespace: str = "default"
     task_queue: str = "coldflow"
     secret_key: str = Field(default="", description="Fernet key for mailbox passwords.")
@@ -44,6 +47,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 60
     campaign_create_limit_per_minute: int = 10
     max_body_bytes: int = 5 * 1024 * 1024
+    max_import_bytes: int = 100 * 1024 * 1024
     smtp_timeout_seconds: float = 60.0
 
     @field_validator("database_url")

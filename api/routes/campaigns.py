@@ -12,7 +12,13 @@ from api.envelope import Data, Page, PageParams
 from api.errors import responses
 from api.uow import UnitOfWorkRoute
 from coldflow.models import CampaignStatus
-from coldflow.schemas.campaigns import CampaignCreate, CampaignRead, CampaignUpdate, SchedulePatch
+from coldflow.schemas.campaigns import (
+    CampaignCreate,
+    CampaignRead,
+    CampaignStats,
+    CampaignUpdate,
+    SchedulePatch,
+)
 from coldflow.services import campaigns as service
 from coldflow.services.campaign_views import campaign_views
 from coldflow.store import campaigns as store
@@ -62,6 +68,17 @@ async def get_campaign(
 ) -> Data[CampaignRead]:
     """One campaign with its steps, per-sequence and daily stats."""
     return Data(data=await _view(session, campaign_id, key.workspace_id))
+
+
+@router.get(
+    "/{campaign_id}/analytics", response_model=Data[CampaignStats], responses=responses(404)
+)
+async def campaign_analytics(
+    campaign_id: str, session: SessionDep, key: CampaignsRead
+) -> Data[CampaignStats]:
+    """Seed 003's analytics: headline numbers, 30 local days of sends and replies, and
+    per-step, per-variant performance (rates in percent)."""
+    return Data(data=(await _view(session, campaign_id, key.workspace_id)).stats)
 
 
 @router.patch("/{campaign_id}", response_model=Data[CampaignRead], responses=responses(404, 409))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import InboxesRead, InboxesWrite, SecretBoxDep, SessionDep
+from api.deps import InboxesRead, InboxesWrite, JourneysDep, SecretBoxDep, SessionDep
 from api.envelope import Data, Page, PageParams
 from api.errors import responses
 from api.uow import UnitOfWorkRoute
@@ -24,17 +24,21 @@ router = APIRouter(prefix="/inboxes", tags=["inboxes"], route_class=UnitOfWorkRo
     responses=responses(409),
 )
 async def create_inbox(
-    body: InboxCreate, session: SessionDep, box: SecretBoxDep, key: InboxesWrite
+    body: InboxCreate,
+    session: SessionDep,
+    box: SecretBoxDep,
+    journeys: JourneysDep,
+    key: InboxesWrite,
 ) -> Data[InboxRead]:
     """Connect a mailbox. Passwords are encrypted at rest and never returned. The SMTP and IMAP
-    logins are checked at once: ``connection_status`` is ``connected``, or ``error`` with the
-    server's reason in ``connection_error``. Provider ``sandbox`` needs no servers."""
+    logins are checked in the background (a Temporal activity): ``connection_status`` goes
+    ``pending → validating → connected``, or ``error`` with the server's reason in
+    ``connection_error``; poll ``GET /inboxes/{id}``. Provider ``sandbox`` needs no servers and
+    is ``connected`` at once."""
     inbox = await service.create_inbox(
         session=session, box=box, workspace_id=key.workspace_id, data=body
     )
-    inbox = await service.check_connection(
-        session=session, box=box, workspace_id=key.workspace_id, inbox_id=inbox.id
-    )
+    service.request_check(session, journeys, inbox)
     return Data(data=await service.inbox_view(session, inbox, with_campaigns=True))
 
 
@@ -59,27 +63,31 @@ async def get_inbox(inbox_id: str, session: SessionDep, key: InboxesRead) -> Dat
 
 @router.patch("/{inbox_id}", response_model=Data[InboxRead], responses=responses(404))
 async def update_inbox(
-    inbox_id: str, body: InboxUpdate, session: SessionDep, box: SecretBoxDep, key: InboxesWrite
+    inbox_id: str,
+    body: InboxUpdate,
+    session: SessionDep,
+    box: SecretBoxDep,
+    journeys: JourneysDep,
+    key: InboxesWrite,
 ) -> Data[InboxRead]:
     """Seed 003's editable fields; new ``smtp``/``imap`` settings re-run the connection check."""
     inbox, recheck = await service.update_inbox(
         session=session, box=box, workspace_id=key.workspace_id, inbox_id=inbox_id, data=body
     )
     if recheck:
-        inbox = await service.check_connection(
-            session=session, box=box, workspace_id=key.workspace_id, inbox_id=inbox.id
-        )
+        service.request_check(session, journeys, inbox)
     return Data(data=await service.inbox_view(session, inbox, with_campaigns=True))
 
 
 @router.post("/{inbox_id}/validate", response_model=Data[InboxRead], responses=responses(404))
 async def validate_inbox(
-    inbox_id: str, session: SessionDep, box: SecretBoxDep, key: InboxesWrite
+    inbox_id: str, session: SessionDep, journeys: JourneysDep, key: InboxesWrite
 ) -> Data[InboxRead]:
-    """Run the SMTP (and IMAP) login check again and record the result."""
-    inbox = await service.check_connection(
-        session=session, box=box, workspace_id=key.workspace_id, inbox_id=inbox_id
+    """Run the SMTP (and IMAP) login check again in the background (status ``pending``)."""
+    inbox = await service.get_inbox(
+        session=session, workspace_id=key.workspace_id, inbox_id=inbox_id
     )
+    service.request_check(session, journeys, inbox)
     return Data(data=await service.inbox_view(session, inbox, with_campaigns=True))
 
 

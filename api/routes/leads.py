@@ -80,7 +80,7 @@ async def add_leads(
         data=single,
     )
     code = status.HTTP_201_CREATED if outcome == LeadResultStatus.created else status.HTTP_200_OK
-    view = Data(data=service.lead_view(lead, journeys))
+    view: Data[LeadRead] = Data(data=service.lead_view(lead, journeys))
     return JSONResponse(view.model_dump(mode="json"), status_code=code)
 
 

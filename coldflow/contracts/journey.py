@@ -21,6 +21,7 @@ class JourneySignal(StrEnum):
     REFRESH = "refresh"
     REPLY_RECEIVED = "reply_received"
     BOUNCED = "bounced"
+    UNSUBSCRIBED = "unsubscribed"
 
 
 class JourneyQuery(StrEnum):
@@ -28,9 +29,25 @@ class JourneyQuery(StrEnum):
 
 
 class JourneyActivity(StrEnum):
-    LOAD_STEP = "load_step"
-    SEND_STEP = "send_step"
+    """Activity names as they read in the Temporal UI's event history."""
+
+    PLAN_STEP = "plan_step"
+    SEND_EMAIL = "send_email"
     RECORD_JOURNEY = "record_journey"
+
+
+class JourneyPhase(StrEnum):
+    """The workflow's state: the ``JourneyStatus`` search attribute and the lead row's mirror.
+
+    Values equal ``coldflow.models.JourneyState``'s (which this pure module cannot import).
+    """
+
+    WAITING = "waiting"
+    SENDING = "sending"
+    PAUSED = "paused"
+    HELD = "held"
+    STOPPED = "stopped"
+    COMPLETED = "completed"
 
 
 class SendOutcome(StrEnum):
@@ -43,6 +60,7 @@ class SendOutcome(StrEnum):
     HELD = "held"
     STOPPED = "stopped"
     BOUNCED = "bounced"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,7 @@ class StepPlan:
 
     ``exists`` is false past the last step. ``stop_reason`` is set when the lead or campaign
     can no longer be sent to (deleted, blocklisted, unsubscribed, bounced, campaign completed).
+    ``sender_domain`` is the domain of the inbox expected to send (for the Message-ID).
     """
 
     exists: bool
@@ -90,10 +109,14 @@ class StepPlan:
     campaign_paused: bool = False
     stop_reason: str | None = None
     sender_domain: str = "coldflow.invalid"
+    total_steps: int = 0
 
 
 @dataclass(frozen=True)
 class SendStepInput:
+    """One send of (lead, step). ``message_id`` is minted by the workflow; ``local_day`` is the
+    campaign's local date the daily limits count on."""
+
     workspace_id: str
     campaign_id: str
     lead_id: str
@@ -111,6 +134,8 @@ class SendStepResult:
     message_id: str = ""
     subject: str = ""
     reason: str | None = None
+    variant_label: str = ""
+    inbox_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +157,9 @@ class StopJourney:
 
 @dataclass(frozen=True)
 class ReplyReceived:
+    """A reply matched to the lead. ``label`` is the classifier's; ``stop`` is the campaign's
+    ``stop_on_reply`` (or a company-domain stop), decided by the sender of the signal."""
+
     message_id: str
     from_email: str
     label: str | None = None
@@ -146,6 +174,15 @@ class Bounced:
 
 
 @dataclass(frozen=True)
+class Unsubscribed:
+    source: str = "link"
+
+
+# Classifier labels of automatic answers: recorded by the mailbox side, never counted as replies.
+AUTO_REPLY_LABELS = frozenset({"auto_reply", "out_of_office"})
+
+
+@dataclass(frozen=True)
 class JourneyStatus:
     state: str
     step: int
@@ -153,3 +190,5 @@ class JourneyStatus:
     paused: bool
     stopped_reason: str | None
     sent_message_ids: list[str]
+    details: str = ""
+    total_steps: int = 0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Enum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -33,3 +34,18 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:  # noqa: ARG002
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+def enum_type(enum: type[StrEnum]) -> Enum:
+    """A status column stored as plain text (VARCHAR) on every backend.
+
+    Native PostgreSQL enums sort in declaration order (SQLite sorts text), need ``ALTER TYPE``
+    migrations for every new value and outlive a downgrade; text has none of these problems.
+    """
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )

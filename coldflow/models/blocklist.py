@@ -9,7 +9,7 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from coldflow.ids import new_id
-from coldflow.models.base import UTCDateTime, utcnow
+from coldflow.models.base import UTCDateTime, enum_type, utcnow
 
 
 class BlockKind(StrEnum):
@@ -24,5 +24,5 @@ class BlocklistEntry(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     workspace_id: str = Field(foreign_key="workspaces.id", index=True, ondelete="CASCADE")
     value: str = Field(max_length=320, description="lower-cased address or domain")
-    kind: BlockKind = Field(max_length=8)
+    kind: BlockKind = Field(sa_type=enum_type(BlockKind))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -10,7 +10,7 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import JSON, Field, SQLModel
 
 from coldflow.ids import new_id
-from coldflow.models.base import UTCDateTime, utcnow
+from coldflow.models.base import UTCDateTime, enum_type, utcnow
 
 
 class CampaignStatus(StrEnum):
@@ -42,7 +42,7 @@ class Campaign(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     workspace_id: str = Field(foreign_key="workspaces.id", ondelete="CASCADE")
     name: str = Field(max_length=150)
-    status: CampaignStatus = Field(default=CampaignStatus.draft, max_length=16)
+    status: CampaignStatus = Field(default=CampaignStatus.draft, sa_type=enum_type(CampaignStatus))
     progress: int = 0
     daily_limit: int = 50
     stop_on_reply: bool = True
@@ -68,7 +68,9 @@ class Step(SQLModel, table=True):
     campaign_id: str = Field(foreign_key="campaigns.id", index=True, ondelete="CASCADE")
     position: int
     delay_days: int | None = None
-    condition: StepCondition = Field(default=StepCondition.not_replied, max_length=32)
+    condition: StepCondition = Field(
+        default=StepCondition.not_replied, sa_type=enum_type(StepCondition)
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from coldflow.ids import new_id
-from coldflow.models.base import UTCDateTime, utcnow
+from coldflow.models.base import UTCDateTime, enum_type, utcnow
 
 
 class MessageKind(StrEnum):
@@ -49,7 +49,7 @@ class ConversationMessage(SQLModel, table=True):
     workspace_id: str = Field(foreign_key="workspaces.id", ondelete="CASCADE")
     conversation_id: str = Field(foreign_key="conversations.id", index=True, ondelete="CASCADE")
     direction: str = Field(max_length=8, description="in | out")
-    kind: MessageKind = Field(default=MessageKind.reply, max_length=16)
+    kind: MessageKind = Field(default=MessageKind.reply, sa_type=enum_type(MessageKind))
     label: str | None = Field(default=None, max_length=32)
     message_id: str = Field(max_length=255)
     in_reply_to: str | None = Field(default=None, max_length=255)

@@ -9,7 +9,7 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from coldflow.ids import new_id
-from coldflow.models.base import UTCDateTime, utcnow
+from coldflow.models.base import UTCDateTime, enum_type, utcnow
 
 
 class Provider(StrEnum):
@@ -54,19 +54,27 @@ class Inbox(SQLModel, table=True):
     email: str = Field(max_length=320)
     first_name: str = Field(default="", max_length=100)
     last_name: str = Field(default="", max_length=100)
-    provider: Provider = Field(default=Provider.other, max_length=16)
-    connection_type: ConnectionType = Field(default=ConnectionType.imap_smtp, max_length=16)
+    provider: Provider = Field(default=Provider.other, sa_type=enum_type(Provider))
+    connection_type: ConnectionType = Field(
+        default=ConnectionType.imap_smtp, sa_type=enum_type(ConnectionType)
+    )
     smtp_host: str = Field(default="", max_length=255)
     smtp_port: int = 587
     smtp_username: str = Field(default="", max_length=320)
-    smtp_security: TransportSecurity = Field(default=TransportSecurity.starttls, max_length=16)
+    smtp_security: TransportSecurity = Field(
+        default=TransportSecurity.starttls, sa_type=enum_type(TransportSecurity)
+    )
     imap_host: str = Field(default="", max_length=255)
     imap_port: int = 993
     imap_username: str = Field(default="", max_length=320)
-    imap_security: TransportSecurity = Field(default=TransportSecurity.tls, max_length=16)
+    imap_security: TransportSecurity = Field(
+        default=TransportSecurity.tls, sa_type=enum_type(TransportSecurity)
+    )
     imap_folder: str = Field(default="INBOX", max_length=255)
     credentials: str = Field(default="", description="Fernet token of a JSON object")
-    connection_status: ConnectionStatus = Field(default=ConnectionStatus.pending, max_length=16)
+    connection_status: ConnectionStatus = Field(
+        default=ConnectionStatus.pending, sa_type=enum_type(ConnectionStatus)
+    )
     connection_error: str | None = None
     is_active: bool = True
     daily_campaign_limit: int = 50

@@ -9,7 +9,7 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import JSON, Field, SQLModel
 
 from coldflow.ids import new_id
-from coldflow.models.base import UTCDateTime, utcnow
+from coldflow.models.base import UTCDateTime, enum_type, utcnow
 
 
 class LeadStatus(StrEnum):
@@ -51,10 +51,12 @@ class Lead(SQLModel, table=True):
     company_domain: str = Field(default="", max_length=255)
     timezone: str | None = Field(default=None, max_length=64)
     variables: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
-    status: LeadStatus = Field(default=LeadStatus.uncontacted, max_length=16)
+    status: LeadStatus = Field(default=LeadStatus.uncontacted, sa_type=enum_type(LeadStatus))
     is_bounced: bool = False
     is_unsubscribed: bool = False
-    journey_state: JourneyState = Field(default=JourneyState.not_started, max_length=16)
+    journey_state: JourneyState = Field(
+        default=JourneyState.not_started, sa_type=enum_type(JourneyState)
+    )
     current_step: int = 0
     next_send_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     inbox_id: str | None = Field(default=None, foreign_key="inboxes.id", ondelete="SET NULL")

@@ -10,7 +10,7 @@ from sqlalchemy import LargeBinary
 from sqlmodel import JSON, Field, SQLModel
 
 from coldflow.ids import new_id
-from coldflow.models.base import UTCDateTime, utcnow
+from coldflow.models.base import UTCDateTime, enum_type, utcnow
 
 
 class ImportStatus(StrEnum):
@@ -34,7 +34,7 @@ class LeadImport(SQLModel, table=True):
     campaign_id: str = Field(foreign_key="campaigns.id", index=True, ondelete="CASCADE")
     filename: str = Field(default="", max_length=255)
     if_exists: str = Field(default="skip", max_length=8)
-    status: ImportStatus = Field(default=ImportStatus.pending, max_length=16)
+    status: ImportStatus = Field(default=ImportStatus.pending, sa_type=enum_type(ImportStatus))
     content: bytes | None = Field(default=None, sa_type=LargeBinary)
     total_rows: int = 0
     processed_rows: int = 0

@@ -9,7 +9,7 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from coldflow.ids import new_id
-from coldflow.models.base import UTCDateTime, utcnow
+from coldflow.models.base import UTCDateTime, enum_type, utcnow
 
 
 class SendStatus(StrEnum):
@@ -43,7 +43,7 @@ class SentMessage(SQLModel, table=True):
     subject: str = ""
     body_text: str = ""
     body_html: str | None = None
-    status: SendStatus = Field(default=SendStatus.reserved, max_length=16)
+    status: SendStatus = Field(default=SendStatus.reserved, sa_type=enum_type(SendStatus))
     error: str | None = None
     local_day: str = Field(default="", max_length=10, description="YYYY-MM-DD in the send zone")
     reserved_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

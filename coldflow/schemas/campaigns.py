@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from coldflow.models import CampaignStatus, StepCondition
+from coldflow.models import CampaignStatus
+from coldflow.schemas.sequences import SequenceRead
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=150)]
 
 
 class Seed000Schedule(BaseModel):
@@ -69,7 +72,7 @@ class CampaignCreate(CampaignOptionsPatch):
         },
     )
 
-    name: str = Field(min_length=1, max_length=150)
+    name: Name
     timezone: str | None = None
     schedule: Seed000Schedule | dict[str, Any] | None = None
     sequences: list[InlineStep] | None = Field(default=None, max_length=50)
@@ -77,7 +80,7 @@ class CampaignCreate(CampaignOptionsPatch):
 
 
 class CampaignUpdate(CampaignOptionsPatch):
-    name: str | None = Field(default=None, min_length=1, max_length=150)
+    name: Name | None = None
     status: CampaignStatus | None = None
 
 
@@ -138,23 +141,6 @@ class CampaignStats(BaseModel):
     sequences: list[SequenceStats] | None = None
 
 
-class VariantRead(BaseModel):
-    id: str
-    label: str
-    subject: str
-    body: str
-    weight: int
-    enabled: bool
-
-
-class StepRead(BaseModel):
-    id: str
-    step: int
-    delay_days: int | None
-    condition: StepCondition
-    variants: list[VariantRead]
-
-
 class CampaignRead(BaseModel):
     """Seed 003's campaign projection, plus the steps so seed 000's body reads back whole."""
 
@@ -166,7 +152,7 @@ class CampaignRead(BaseModel):
     schedule: dict[str, Any]
     stats: CampaignStats
     inboxes: list[InboxSummary]
-    sequences: list[StepRead] | None = None
+    sequences: list[SequenceRead] | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -93,7 +94,7 @@ class InboxUpdate(BaseModel):
     is_warming: bool | None = None
     daily_warmup_limit: int | None = Field(default=None, ge=1, le=100)
     signature: str | None = Field(default=None, max_length=10_000)
-    reply_to: str | None = Field(default=None, max_length=320, description="empty clears it")
+    reply_to: Email | Literal[""] | None = Field(default=None, description="empty clears it")
     smtp: SmtpIn | None = None
     imap: ImapIn | None = None
 

@@ -47,7 +47,7 @@ class LeadIn(BaseModel):
     variables: dict[str, CustomValue] = Field(default_factory=dict)
     custom_fields: dict[str, CustomValue] = Field(default_factory=dict)
     # Unknown fields become variables, so they are validated like them (text, numbers, booleans).
-    __pydantic_extra__: dict[str, CustomValue] = Field(init=False)  # type: ignore[assignment]
+    __pydantic_extra__: dict[str, CustomValue] = Field(init=False)
 
 
 class LeadCreate(LeadIn):

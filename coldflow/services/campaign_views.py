@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from coldflow.models import Campaign, Lead, LeadStatus, SentMessage
+from coldflow.models.base import utcnow
 from coldflow.schemas.campaigns import (
     CampaignOptions,
     CampaignRead,
     CampaignStats,
     InboxSummary,
     SequenceStats,
-    StepRead,
-    VariantRead,
     VariantStats,
 )
+from coldflow.schemas.sequences import SequenceRead, VariantRead
+from coldflow.services import analytics
+from coldflow.services import sequences as sequence_service
+from coldflow.services.analytics import rate
 from coldflow.store import campaigns as store
-
-
-def _rate(part: int, whole: int) -> float:
-    return round(part / whole, 4) if whole else 0.0
 
 
 async def _headline(session: AsyncSession, campaign_ids: Sequence[str]) -> dict[str, CampaignStats]:
@@ -56,29 +56,41 @@ async def _headline(session: AsyncSession, campaign_ids: Sequence[str]) -> dict[
             leads_count=int(leads),
             contacted=contacted,
             replies=replied,
-            reply_rate=_rate(replied, contacted),
+            reply_rate=rate(replied, contacted),
             bounced=bounced,
-            bounce_rate=_rate(bounced, contacted),
+            bounce_rate=rate(bounced, contacted),
             progress=round(100 * contacted / leads) if leads else 0,
         )
     for cid, count in sent.items():
         stats[cid].sent = count
+    positive = await analytics.positive_reply_leads(session, list(campaign_ids))
+    for cid, count in positive.items():
+        stats[cid].positive_replies = count
+        stats[cid].positive_reply_rate = rate(count, stats[cid].contacted)
     return stats
 
 
-async def _variant_sends(session: AsyncSession, campaign_id: str) -> dict[str, int]:
-    rows = await session.exec(
-        select(SentMessage.variant_id, func.count())
-        .where(SentMessage.campaign_id == campaign_id, col(SentMessage.sent_at).is_not(None))
-        .group_by(SentMessage.variant_id)
+def _variant_stats(variant: VariantRead, numbers: dict[str, tuple[int, int, int]]) -> VariantStats:
+    sent, replies, positive = numbers.get(variant.id, (0, 0, 0))
+    return VariantStats(
+        id=variant.id,
+        enabled=variant.enabled,
+        sent=sent,
+        replies=replies,
+        reply_rate=rate(replies, sent),
+        positive_replies=positive,
+        positive_reply_rate=rate(positive, sent),
     )
-    return {str(vid): int(n) for vid, n in rows.all()}
 
 
 async def campaign_views(
-    session: AsyncSession, campaigns: Sequence[Campaign], *, detail: bool = False
+    session: AsyncSession,
+    campaigns: Sequence[Campaign],
+    *,
+    detail: bool = False,
+    now: datetime | None = None,
 ) -> list[CampaignRead]:
-    """Campaign projections; ``detail`` adds the steps and per-variant numbers."""
+    """Campaign projections; ``detail`` adds the steps, the daily series and per-variant numbers."""
     headline = await _headline(session, [c.id for c in campaigns])
     views: list[CampaignRead] = []
     for campaign in campaigns:
@@ -86,33 +98,15 @@ async def campaign_views(
         inboxes = await store.list_campaign_inboxes(session, campaign.id)
         stats = headline[campaign.id]
         stats.sequence_steps = len(steps)
-        sequences: list[StepRead] | None = None
+        sequences: list[SequenceRead] | None = None
         if detail:
             variants = await store.list_variants(session, [s.id for s in steps])
-            sends = await _variant_sends(session, campaign.id)
-            sequences = [
-                StepRead(
-                    id=step.id,
-                    step=step.position,
-                    delay_days=step.delay_days,
-                    condition=step.condition,
-                    variants=[
-                        VariantRead.model_validate(v, from_attributes=True)
-                        for v in variants
-                        if v.step_id == step.id
-                    ],
-                )
-                for step in steps
-            ]
-            stats.daily = []
+            numbers = await analytics.variant_numbers(session, campaign.id)
+            sequences = sequence_service.sequence_reads(steps, variants)
+            stats.daily = await analytics.daily_series(session, campaign, now or utcnow())
             stats.sequences = [
                 SequenceStats(
-                    id=s.id,
-                    step=s.step,
-                    variants=[
-                        VariantStats(id=v.id, enabled=v.enabled, sent=sends.get(v.id, 0))
-                        for v in s.variants
-                    ],
+                    id=s.id, step=s.step, variants=[_variant_stats(v, numbers) for v in s.variants]
                 )
                 for s in sequences
             ]

@@ -25,6 +25,7 @@ from coldflow.schemas.campaigns import (
     InlineStep,
     Seed000Schedule,
 )
+from coldflow.services import sequences as sequence_service
 from coldflow.services.journeys import Enrollment, Journeys
 from coldflow.store import campaigns as store
 from coldflow.store import inboxes as inbox_store
@@ -64,6 +65,18 @@ async def require_status(
 
 
 def _initial_schedule(data: CampaignCreate) -> schedule_math.Schedule:
+    """The create body's schedule; errors name fields the way the body spells them."""
+    try:
+        return _schedule_of(data)
+    except InvalidInput as exc:
+        for detail in exc.details:
+            field = str(detail.get("field", ""))
+            if field != "timezone" and not field.startswith("schedule."):
+                detail["field"] = f"schedule.{field}"
+        raise
+
+
+def _schedule_of(data: CampaignCreate) -> schedule_math.Schedule:
     timezone = data.timezone or "UTC"
     if isinstance(data.schedule, Seed000Schedule):
         return schedule_math.from_seed000(
@@ -86,11 +99,25 @@ async def create_campaign(
     Everything is validated before the first row is written, so a bad body saves nothing.
     """
     sched = _initial_schedule(data)
-    inline = sorted(data.sequences or [], key=lambda s: s.step or 0)
-    for index, inline_step in enumerate(inline):
+    unsubscribe = data.unsubscribe_option if data.unsubscribe_option is not None else True
+    numbered = list(enumerate(data.sequences or [InlineStep()]))
+    seen_steps: set[int] = set()
+    bodies: dict[int, str] = {}
+    for index, inline_step in numbered:
+        if inline_step.step is not None:
+            if inline_step.step in seen_steps:
+                raise InvalidInput.field(
+                    f"sequences[{index}].step", "two steps have this number", code="DUPLICATE_STEP"
+                )
+            seen_steps.add(inline_step.step)
         templates.validate(inline_step.subject, field=f"sequences[{index}].subject")
-        templates.validate(inline_step.body, field=f"sequences[{index}].body")
-    delays = sequencing.delays_from_seed000([s.delay_days for s in inline]) if inline else [None]
+        bodies[index] = sequence_service.prepare_body(
+            inline_step.body, unsubscribe=unsubscribe, field=f"sequences[{index}].body"
+        )
+    # Steps without a number keep their place after the numbered ones (a stable sort).
+    ordered = sorted(numbered, key=lambda p: (p[1].step is None, p[1].step or 0))
+    inline = [s for _, s in ordered]
+    delays = sequencing.delays_from_seed000([s.delay_days for s in inline])
     inbox_ids = list(dict.fromkeys(data.inbox_ids or []))
     if inbox_ids:
         found = await inbox_store.get_inboxes(session, workspace_id, inbox_ids)
@@ -101,12 +128,11 @@ async def create_campaign(
         exclude_unset=True, exclude={"name", "timezone", "schedule", "sequences", "inbox_ids"}
     )
     campaign = Campaign(
-        workspace_id=workspace_id, name=data.name.strip(), schedule=dict(sched.to_dict()), **options
+        workspace_id=workspace_id, name=data.name, schedule=dict(sched.to_dict()), **options
     )
     session.add(campaign)
     await session.flush()
-    bodies = inline or [InlineStep()]
-    for position, (step_in, delay) in enumerate(zip(bodies, delays, strict=True), start=1):
+    for position, ((index, step_in), delay) in enumerate(zip(ordered, delays, strict=True), 1):
         step = Step(campaign_id=campaign.id, position=position, delay_days=delay)
         session.add(step)
         await session.flush()
@@ -115,7 +141,7 @@ async def create_campaign(
                 step_id=step.id,
                 label="A",
                 subject=step_in.subject,
-                body=step_in.body,
+                body=bodies[index],
             )
         )
     if inbox_ids:
@@ -145,12 +171,30 @@ async def update_campaign(
         await set_status(
             session=session, journeys=journeys, campaign=campaign, target=CampaignStatus(status)
         )
+    if (
+        "unsubscribe_option" in changes
+        and changes["unsubscribe_option"] != campaign.unsubscribe_option
+    ):
+        await _apply_unsubscribe_option(session, campaign.id, on=changes["unsubscribe_option"])
     for field_name, value in changes.items():
-        setattr(campaign, field_name, value.strip() if field_name == "name" else value)
+        setattr(campaign, field_name, value)
     campaign.updated_at = utcnow()
     session.add(campaign)
     await session.flush()
     return campaign
+
+
+async def _apply_unsubscribe_option(session: AsyncSession, campaign_id: str, *, on: bool) -> None:
+    """Turning the option on puts the link in every body; off takes the added block out again
+    (a body would otherwise hold its leads for a missing ``unsubscribe_url``)."""
+    steps = await store.list_steps(session, campaign_id)
+    for variant in await store.list_variants(session, [s.id for s in steps]):
+        variant.body = (
+            sequence_service.prepare_body(variant.body, unsubscribe=True)
+            if on
+            else sequence_service.remove_unsubscribe_block(variant.body)
+        )
+        session.add(variant)
 
 
 async def set_status(
@@ -216,6 +260,7 @@ async def _schedule_enrolment(
             campaign_id=campaign.id,
             lead_id=lead.id,
             lead_email=lead.email,
+            campaign_name=campaign.name,
         )
         for lead in leads
     ]

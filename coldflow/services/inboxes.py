@@ -10,8 +10,13 @@ from dataclasses import asdict, dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from coldflow import imap, mailer
+from coldflow.contracts.inboxes import (
+    INBOX_CHECK_WORKFLOW,
+    InboxCheckInput,
+    inbox_check_workflow_id,
+)
 from coldflow.crypto import SecretBox
-from coldflow.errors import CodedError, Conflict, NotFound
+from coldflow.errors import CodedError, Conflict, NotFound, Unavailable
 from coldflow.models import CampaignStatus, ConnectionStatus, Inbox, Provider
 from coldflow.models.base import utcnow
 from coldflow.schemas.inboxes import (
@@ -24,7 +29,9 @@ from coldflow.schemas.inboxes import (
     ServerRead,
     SmtpIn,
 )
+from coldflow.services.journeys import Journeys
 from coldflow.store import inboxes as store
+from coldflow.store.db import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -129,18 +136,57 @@ async def probe(inbox: Inbox, box: SecretBox) -> str | None:
     return None
 
 
-async def check_connection(
-    *, session: AsyncSession, box: SecretBox, workspace_id: str, inbox_id: str
-) -> Inbox:
-    """Run the check and record ``connected`` or ``error`` with the server's reason."""
-    inbox = await get_inbox(session=session, workspace_id=workspace_id, inbox_id=inbox_id)
-    error = await probe(inbox, box)
+def request_check(session: AsyncSession, journeys: Journeys, inbox: Inbox) -> None:
+    """Queue the connection check (a workflow) once the inbox row is committed.
+
+    A sandbox inbox has nothing to log in to and is connected at once. If Temporal is down the
+    inbox stays ``pending`` and ``POST /inboxes/{id}/validate`` runs the check later.
+    """
+    if inbox.provider == Provider.sandbox:
+        inbox.connection_status, inbox.connection_error = ConnectionStatus.connected, None
+        session.add(inbox)
+        return
+    inbox.connection_status, inbox.connection_error = ConnectionStatus.pending, None
+    session.add(inbox)
+    check = InboxCheckInput(workspace_id=inbox.workspace_id, inbox_id=inbox.id)
+
+    async def start() -> None:
+        try:
+            await journeys.start_task(
+                INBOX_CHECK_WORKFLOW, check, workflow_id=inbox_check_workflow_id(inbox.id)
+            )
+        except Unavailable:
+            log.warning("inbox %s: connection check not started (Temporal down)", inbox.id)
+
+    after_commit(session, start)
+
+
+async def start_validation(
+    *, session: AsyncSession, workspace_id: str, inbox_id: str
+) -> Inbox | None:
+    """Mark the inbox ``validating``; None when it was deleted meanwhile."""
+    inbox = await store.get_inbox(session, workspace_id, inbox_id)
+    if inbox is None:
+        return None
+    inbox.connection_status = ConnectionStatus.validating
+    session.add(inbox)
+    await session.flush()
+    return inbox
+
+
+async def record_validation(
+    *, session: AsyncSession, workspace_id: str, inbox_id: str, error: str | None
+) -> str:
+    """``connected``, or ``error`` with the server's reason; the status written."""
+    inbox = await store.get_inbox(session, workspace_id, inbox_id)
+    if inbox is None:
+        return "deleted"
     inbox.connection_status = ConnectionStatus.error if error else ConnectionStatus.connected
     inbox.connection_error = error
     inbox.updated_at = utcnow()
     session.add(inbox)
     await session.flush()
-    return inbox
+    return inbox.connection_status.value
 
 
 async def update_inbox(
@@ -158,7 +204,6 @@ async def update_inbox(
     credentials_changed = data.smtp is not None or data.imap is not None
     if credentials_changed:
         _apply_servers(inbox, data.smtp, data.imap, box)
-        inbox.connection_status = ConnectionStatus.pending
     inbox.updated_at = utcnow()
     session.add(inbox)
     await session.flush()

@@ -46,6 +46,7 @@ class Enrollment:
     campaign_id: str
     lead_id: str
     lead_email: str
+    campaign_name: str = ""
 
 
 class Journeys:
@@ -90,6 +91,13 @@ class Journeys:
                 task_queue=self.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                # What the Temporal UI lists for the run: who, and in which campaign.
+                static_summary=f"{enrollment.lead_email} in {enrollment.campaign_name}",
+                static_details=(
+                    f"Lead {enrollment.lead_email} ({enrollment.lead_id}) in campaign "
+                    f"{enrollment.campaign_name} ({enrollment.campaign_id}), "
+                    f"workspace {enrollment.workspace_id}"
+                ),
                 search_attributes=TypedSearchAttributes(
                     [
                         SearchAttributePair(sa.WORKSPACE_ID, enrollment.workspace_id),
@@ -109,6 +117,25 @@ class Journeys:
                 code="TEMPORAL_UNAVAILABLE",
             ) from exc
         return True
+
+    async def start_task(self, workflow: str, arg: object, *, workflow_id: str) -> None:
+        """Start a short background workflow (an import, a connection check), replacing a
+        running one of the same id: the newest request is the one that counts."""
+        client = await self.client()
+        try:
+            await client.start_workflow(
+                workflow,
+                arg,
+                id=workflow_id,
+                task_queue=self.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            )
+        except RPCError as exc:
+            raise Unavailable(
+                f"Temporal refused to start {workflow_id}: {exc.message}",
+                code="TEMPORAL_UNAVAILABLE",
+            ) from exc
 
     async def enroll_many(self, enrollments: Sequence[Enrollment]) -> int:
         started = 0

@@ -11,7 +11,7 @@ from coldflow import esp
 from coldflow import schedule as schedule_math
 from coldflow.contracts.journey import JourneySignal
 from coldflow.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from coldflow.ids import journey_workflow_id
+from coldflow.ids import journey_workflow_id, new_id
 from coldflow.models import Campaign, CampaignStatus, JourneyState, Lead
 from coldflow.models.base import utcnow
 from coldflow.schemas.leads import (
@@ -27,18 +27,26 @@ from coldflow.schemas.leads import (
     LeadsCreate,
     LeadsCreated,
 )
+from coldflow.services import journey_mirror
 from coldflow.services.campaigns import get_campaign
 from coldflow.services.journeys import Enrollment, Journeys
 from coldflow.store import blocklist as blocklist_store
+from coldflow.store import campaigns as campaign_store
 from coldflow.store import leads as store
 from coldflow.store.db import after_commit
 from coldflow.templates import normalize_name
 
 
+@dataclass(frozen=True)
+class NewLead:
+    id: str
+    email: str
+
+
 @dataclass
 class BatchOutcome:
     results: list[LeadResult] = field(default_factory=list)
-    started: list[Lead] = field(default_factory=list)
+    started: list[NewLead] = field(default_factory=list)
 
     def counts(self) -> dict[LeadResultStatus, int]:
         return {s: sum(r.status == s for r in self.results) for s in LeadResultStatus}
@@ -96,13 +104,21 @@ async def upsert_items(
     campaign: Campaign,
     items: Sequence[tuple[int, LeadIn]],
     if_exists: IfExists,
+    *,
+    skip_repeats: bool = False,
 ) -> BatchOutcome:
-    """The shared core of every way leads arrive; one query for existing leads and blocklist."""
+    """The shared core of every way leads arrive; one query for existing leads and blocklist.
+
+    An address listed twice fails its second item (``DUPLICATE_IN_BATCH``), except with
+    ``skip_repeats`` (CSV files, where repeats are common) where it is skipped.
+    """
     outcome = BatchOutcome()
     emails = [item.email for _, item in items]
     existing = await store.find_leads_by_emails(session, campaign.id, emails)
     blocked = await blocklist_store.blocked_among(session, campaign.workspace_id, emails)
     seen: set[str] = set()
+    now = utcnow()
+    new_rows: list[dict[str, object]] = []
     for index, item in items:
         email = item.email
         if item.timezone and not schedule_math.is_valid_timezone(item.timezone):
@@ -112,7 +128,9 @@ async def upsert_items(
             continue
         if email in seen:
             outcome.results.append(
-                _failure(index, email, "DUPLICATE_IN_BATCH", "email", "listed twice")
+                LeadResult(index=index, email=email, status=LeadResultStatus.skipped)
+                if skip_repeats
+                else _failure(index, email, "DUPLICATE_IN_BATCH", "email", "listed twice")
             )
             continue
         if email in blocked:
@@ -147,25 +165,42 @@ async def upsert_items(
                 )
             outcome.results.append(result)
             continue
-        lead = Lead(workspace_id=campaign.workspace_id, campaign_id=campaign.id, email=email)
-        _apply(lead, item, variables, is_new=True)
-        session.add(lead)
-        outcome.started.append(lead)
+        lead_id = new_id()
+        new_rows.append(
+            {
+                "id": lead_id,
+                "workspace_id": campaign.workspace_id,
+                "campaign_id": campaign.id,
+                "email": email,
+                "first_name": item.first_name,
+                "last_name": item.last_name,
+                "company": item.company,
+                "company_domain": esp.domain_of(email),
+                "timezone": item.timezone,
+                "variables": variables,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        outcome.started.append(NewLead(lead_id, email))
         outcome.results.append(
-            LeadResult(index=index, email=email, status=LeadResultStatus.created, id=lead.id)
+            LeadResult(index=index, email=email, status=LeadResultStatus.created, id=lead_id)
         )
     await session.flush()
+    # One multi-row INSERT instead of an ORM object per lead: ~10x faster for CSV chunks.
+    await store.insert_leads(session, new_rows)
     return outcome
 
 
 def enroll_after_commit(
-    session: AsyncSession, journeys: Journeys, campaign: Campaign, leads: Sequence[Lead]
+    session: AsyncSession, journeys: Journeys, campaign: Campaign, leads: Sequence[NewLead]
 ) -> None:
     """Leads added to an active campaign start their journeys once their rows are committed."""
     if campaign.status != CampaignStatus.active or not leads:
         return
     enrollments = [
-        Enrollment(campaign.workspace_id, campaign.id, lead.id, lead.email) for lead in leads
+        Enrollment(campaign.workspace_id, campaign.id, lead.id, lead.email, campaign.name)
+        for lead in leads
     ]
 
     async def start() -> None:
@@ -244,6 +279,12 @@ async def delete_lead(
     )
     await session.delete(lead)
     await session.flush()
+    # Deleting the last unfinished lead of an active campaign completes it, as its end would.
+    campaign = await campaign_store.get_campaign(
+        session, workspace_id, campaign_id, for_update=True
+    )
+    if campaign is not None:
+        await journey_mirror.complete_campaign_if_done(session, campaign)
 
     async def stop() -> None:
         await journeys.stop(campaign_id, lead_id, "lead_deleted")

@@ -1,7 +1,8 @@
 """The send path's database side: plan a step, reserve a send, record its outcome.
 
 A send is reserved (row with its Message-ID, daily counters taken) and committed *before* SMTP,
-so a worker crash after the SMTP DATA is recognised on retry and never sends a second time.
+so a worker crash after the SMTP DATA is recognised on retry and never sends a second, different
+email: the retry finds the reservation and sends the same message with the same Message-ID.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ from coldflow.models import (
     SentMessage,
     Variant,
 )
-from coldflow.models.base import utcnow
+from coldflow.rendering import render_email
+from coldflow.services.rendering import email_variables
 from coldflow.store import blocklist as blocklist_store
 from coldflow.store import campaigns as campaign_store
-from coldflow.store import events as event_store
 from coldflow.store import leads as lead_store
 from coldflow.store import sending as store
 
@@ -45,11 +46,13 @@ ESP_DOMAINS = {
     "hotmail.com": Provider.microsoft,
     "live.com": Provider.microsoft,
 }
+NO_DOMAIN = "coldflow.invalid"
 
 
 async def _stop_reason(
     session: AsyncSession, campaign: Campaign | None, lead: Lead | None
 ) -> str | None:
+    """Why this lead may never be sent to again in this campaign, or None."""
     if campaign is None:
         return "campaign_deleted"
     if lead is None:
@@ -71,29 +74,24 @@ def _usable(inbox: Inbox) -> bool:
     return inbox.is_active and inbox.connection_status == ConnectionStatus.connected
 
 
-async def _assign_inbox(session: AsyncSession, campaign: Campaign, lead: Lead) -> Inbox | None:
-    """Step 1's inbox: the usable one with the fewest leads of this campaign (ESP-matched first).
+def _domain(email: str) -> str:
+    return email.rpartition("@")[2] or NO_DOMAIN
 
-    Follow-ups keep it so the thread stays in one mailbox; it is persisted on the lead.
-    """
+
+async def _rotation(session: AsyncSession, campaign: Campaign, lead: Lead) -> list[Inbox]:
+    """The usable inboxes step 1 may go from, rotated per lead (ESP-matched only, if asked)."""
     inboxes = [
         i for i in await campaign_store.list_campaign_inboxes(session, campaign.id) if _usable(i)
     ]
-    current = next((i for i in inboxes if i.id == lead.inbox_id), None)
-    if current is not None or not inboxes:
-        return current
     if campaign.esp_matching:
         provider = ESP_DOMAINS.get(lead.company_domain, Provider.other)
-        matching = [i for i in inboxes if i.provider == provider]
-        inboxes = matching or inboxes
-    load = await campaign_store.count_leads_per_inbox(session, campaign.id)
+        inboxes = [i for i in inboxes if i.provider == provider] or inboxes
+    if not inboxes:
+        return []
+    # Seeded per lead, so leads that tie on usage spread over the inboxes instead of all
+    # landing on the first one.
     offset = sequencing.seeded_index(f"inbox:{lead.id}", len(inboxes))
-    rotated = inboxes[offset:] + inboxes[:offset]
-    chosen = min(rotated, key=lambda i: load.get(i.id, 0))
-    lead.inbox_id = chosen.id
-    session.add(lead)
-    await session.flush()
-    return chosen
+    return inboxes[offset:] + inboxes[:offset]
 
 
 async def plan_step(session: AsyncSession, inp: LoadStepInput) -> StepPlan:
@@ -103,21 +101,23 @@ async def plan_step(session: AsyncSession, inp: LoadStepInput) -> StepPlan:
     reason = await _stop_reason(session, campaign, lead)
     if reason is not None or campaign is None or lead is None:
         return StepPlan(exists=False, stop_reason=reason)
-    step = await campaign_store.get_step_at(session, campaign.id, inp.step)
+    steps = await campaign_store.list_steps(session, campaign.id)
+    step = next((s for s in steps if s.position == inp.step), None)
     if step is None:
-        return StepPlan(exists=False)
-    delay = 0
-    if inp.step > 1:
-        previous = await campaign_store.get_step_at(session, campaign.id, inp.step - 1)
-        delay = (previous.delay_days or 0) if previous else 0
-    inbox = await _assign_inbox(session, campaign, lead)
+        return StepPlan(exists=False, total_steps=len(steps))
+    previous = next((s for s in steps if s.position == inp.step - 1), None)
+    inbox = await session.get(Inbox, lead.inbox_id) if lead.inbox_id else None
+    if inbox is None:
+        rotation = await _rotation(session, campaign, lead)
+        inbox = rotation[0] if rotation else None
     return StepPlan(
         exists=True,
         schedule=campaign.schedule,
         lead_timezone=lead.timezone,
-        delay_days_before=delay,
+        delay_days_before=(previous.delay_days or 0) if previous else 0,
         campaign_paused=campaign.status == CampaignStatus.paused,
-        sender_domain=inbox.email.rpartition("@")[2] if inbox else "coldflow.invalid",
+        sender_domain=_domain(inbox.email) if inbox else NO_DOMAIN,
+        total_steps=len(steps),
     )
 
 
@@ -132,6 +132,15 @@ class PreparedSend:
     recipient: str
     subject: str
     message: bytes
+    variant_label: str
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    subject: str
+    text: str
+    html: str | None
+    unsubscribe_url: str | None
 
 
 def _render(
@@ -141,42 +150,78 @@ def _render(
     variant: Variant,
     inp: SendStepInput,
     links: Links,
-) -> tuple[str, str, str | None, str | None]:
-    """Subject, text, HTML (None when text-only) and the unsubscribe URL of one send."""
+) -> _Rendered:
+    """Subject and bodies of one send (HTML None when text-only); raises MissingVariable."""
     unsubscribe_url = links.unsubscribe_url(lead.id) if campaign.unsubscribe_option else None
-    variables = templates.build_variables(
-        templates.LeadFields(
-            email=lead.email,
-            first_name=lead.first_name,
-            last_name=lead.last_name,
-            company=lead.company,
-            custom=lead.variables,
-        ),
-        templates.SenderFields(name=inbox.from_name, email=inbox.email),
-        unsubscribe_url,
+    email = render_email(
+        subject=variant.subject,
+        body=variant.body,
+        variables=email_variables(lead, inbox, unsubscribe_url),
+        lead_id=lead.id,
+        step=inp.step,
+        previous_subject=inp.previous_subject,
+        text_only=campaign.text_only,
+        signature=inbox.signature,
     )
-    seed = f"{lead.id}:{inp.step}"
-    subject = templates.render(variant.subject, variables, seed=seed)
-    if inp.step > 1:
-        subject = mime.reply_subject(inp.previous_subject, subject)
-    if campaign.text_only:
-        text = templates.render(variant.body, variables, seed=seed)
-        return subject, text, None, unsubscribe_url
-    html = templates.render(templates.to_body_html(variant.body), variables, seed=seed, html=True)
-    if inbox.signature:
-        html += templates.to_body_html(inbox.signature)
-    return subject, templates.html_to_text(html), html, unsubscribe_url
+    return _Rendered(email.subject, email.text, email.html, unsubscribe_url)
+
+
+async def _take_slot(
+    session: AsyncSession, campaign: Campaign, candidates: list[Inbox], day: str
+) -> Inbox | str:
+    """Take one send from the campaign's and an inbox's budget for ``day``; or say which is full.
+
+    Candidates are tried least used today first, so step 1 spreads over the inboxes and only
+    waits for tomorrow when every inbox (or the campaign) is full.
+    """
+    if not await store.try_increment(session, "campaign", campaign.id, day, campaign.daily_limit):
+        return "campaign daily limit reached"
+    used = await store.counts_for(session, "inbox", [i.id for i in candidates], day)
+    for inbox in sorted(candidates, key=lambda i: used[i.id]):  # stable: keeps the rotation
+        if await store.try_increment(session, "inbox", inbox.id, day, inbox.daily_campaign_limit):
+            return inbox
+    await store.decrement(session, "campaign", campaign.id, day)
+    return "inbox daily limit reached"
+
+
+async def _release_slot(session: AsyncSession, campaign_id: str, inbox_id: str, day: str) -> None:
+    await store.decrement(session, "campaign", campaign_id, day)
+    await store.decrement(session, "inbox", inbox_id, day)
+
+
+def _existing_result(existing: SentMessage, variant: Variant | None) -> SendStepResult | None:
+    """The outcome of a send already decided for (lead, step), if it was."""
+    label = variant.label if variant else ""
+    if existing.status == SendStatus.sent:
+        return SendStepResult(
+            SendOutcome.SENT,
+            existing.message_id,
+            existing.subject,
+            None,
+            label,
+            existing.inbox_id or "",
+        )
+    if existing.status == SendStatus.bounced:
+        return SendStepResult(SendOutcome.BOUNCED, existing.message_id, reason=existing.error)
+    if existing.status == SendStatus.failed:
+        return SendStepResult(SendOutcome.FAILED, existing.message_id, reason=existing.error)
+    return None
 
 
 async def reserve_send(
     session: AsyncSession, inp: SendStepInput, *, links: Links
 ) -> PreparedSend | SendStepResult:
-    """Check, render and reserve one send, or say why it cannot happen now."""
+    """Re-check, render and reserve one send, or say why it cannot happen now.
+
+    Everything that could forbid the send is checked here, right before it: the lead deleted,
+    replied, bounced, unsubscribed or blocklisted, the campaign paused, completed or deleted.
+    """
     existing = await store.find_sent(session, inp.lead_id, inp.step)
-    if existing is not None and existing.status == SendStatus.sent:
-        return SendStepResult(SendOutcome.SENT, existing.message_id, existing.subject)
-    if existing is not None and existing.status in (SendStatus.bounced, SendStatus.failed):
-        return SendStepResult(SendOutcome.BOUNCED, existing.message_id, reason=existing.error)
+    if existing is not None:
+        variant = await session.get(Variant, existing.variant_id) if existing.variant_id else None
+        decided = _existing_result(existing, variant)
+        if decided is not None:
+            return decided
     campaign = await campaign_store.get_campaign(session, inp.workspace_id, inp.campaign_id)
     lead = await lead_store.get_lead(session, inp.workspace_id, inp.lead_id)
     reason = await _stop_reason(session, campaign, lead)
@@ -185,13 +230,15 @@ async def reserve_send(
     if campaign.status == CampaignStatus.paused:
         return SendStepResult(SendOutcome.PAUSED, reason="campaign paused")
     step = await campaign_store.get_step_at(session, campaign.id, inp.step)
-    inbox = await _assign_inbox(session, campaign, lead)
     if step is None:
         return SendStepResult(SendOutcome.SKIPPED, reason="step deleted")
-    if inbox is None:
-        return SendStepResult(SendOutcome.HELD, reason="no active, connected inbox")
-    if not sequencing.should_send_step(
-        step.condition, replied=lead.status == LeadStatus.replied, opened=False
+    # Conditions gate follow-ups only: step 1 always goes (even one promoted by a deletion).
+    if (
+        existing is None
+        and inp.step > 1
+        and not sequencing.should_send_step(
+            step.condition, replied=lead.status == LeadStatus.replied, opened=False
+        )
     ):
         return SendStepResult(SendOutcome.SKIPPED, reason=f"condition {step.condition.value}")
     variants = await campaign_store.list_variants(session, [step.id])
@@ -201,48 +248,48 @@ async def reserve_send(
         step=inp.step,
     )
     variant = next(v for v in variants if v.id == choice.id)
+    candidates = await _candidates(session, campaign, lead, inp, existing)
+    if isinstance(candidates, str):
+        return SendStepResult(SendOutcome.HELD, reason=candidates)
     try:
-        subject, text, html, unsubscribe_url = _render(campaign, lead, inbox, variant, inp, links)
+        # Rendered before any budget is taken: a lead missing a variable is held, not counted.
+        rendered = _render(campaign, lead, candidates[0], variant, inp, links)
     except templates.MissingVariable as exc:
         return SendStepResult(SendOutcome.HELD, reason=exc.message)
     if existing is None:
-        if not await store.try_increment(
-            session, "campaign", campaign.id, inp.local_day, campaign.daily_limit
-        ):
-            return SendStepResult(SendOutcome.DAY_FULL, reason="campaign daily limit reached")
-        if not await store.try_increment(
-            session, "inbox", inbox.id, inp.local_day, inbox.daily_campaign_limit
-        ):
-            await store.decrement(session, "campaign", campaign.id, inp.local_day)
-            return SendStepResult(SendOutcome.DAY_FULL, reason="inbox daily limit reached")
-        existing = SentMessage(
-            workspace_id=campaign.workspace_id,
-            campaign_id=campaign.id,
-            lead_id=lead.id,
-            step=inp.step,
-            variant_id=variant.id,
-            inbox_id=inbox.id,
-            message_id=inp.message_id,
-            to_email=lead.email,
-            subject=subject,
-            local_day=inp.local_day,
-        )
-        session.add(existing)
-        await session.flush()
+        slot = await _take_slot(session, campaign, candidates, inp.local_day)
+        if isinstance(slot, str):
+            return SendStepResult(SendOutcome.DAY_FULL, reason=slot)
+        inbox = slot
+        if inbox is not candidates[0]:
+            try:
+                rendered = _render(campaign, lead, inbox, variant, inp, links)
+            except templates.MissingVariable as exc:  # a sender field only this inbox lacks
+                await _release_slot(session, campaign.id, inbox.id, inp.local_day)
+                return SendStepResult(SendOutcome.HELD, reason=exc.message)
+        existing = await _reserve(session, campaign, lead, inbox, variant, inp, rendered)
+    else:
+        inbox = candidates[0]
     message = mime.build_message(
         mime.OutgoingEmail(
             from_name=inbox.from_name,
             from_email=inbox.email,
             to_email=lead.email,
             to_name=" ".join(p for p in (lead.first_name, lead.last_name) if p),
-            subject=subject,
-            text=text,
-            html=html,
+            subject=existing.subject,
+            text=rendered.text,
+            html=rendered.html,
             message_id=existing.message_id,
             in_reply_to=inp.in_reply_to,
             references=inp.references,
             reply_to=inbox.reply_to,
-            unsubscribe_url=unsubscribe_url,
+            unsubscribe_url=rendered.unsubscribe_url,
+            # RFC 2369 / RFC 8058: a mailto alternative for clients that do not POST.
+            unsubscribe_mailto=(
+                f"mailto:{inbox.reply_to or inbox.email}?subject=unsubscribe"
+                if rendered.unsubscribe_url
+                else None
+            ),
         ),
         date=existing.reserved_at,
     )
@@ -252,64 +299,76 @@ async def reserve_send(
         provider=inbox.provider,
         sender=inbox.email,
         recipient=lead.email,
-        subject=subject,
+        subject=existing.subject,
         message=message,
+        variant_label=variant.label,
     )
 
 
-async def record_sent(session: AsyncSession, prepared: PreparedSend) -> SendStepResult:
-    sent = await session.get(SentMessage, prepared.sent_message_id)
-    if sent is None:  # the campaign or lead was deleted while SMTP ran
-        return SendStepResult(SendOutcome.STOPPED, reason="deleted during send")
-    sent.status, sent.sent_at = SendStatus.sent, utcnow()
+async def _candidates(
+    session: AsyncSession,
+    campaign: Campaign,
+    lead: Lead,
+    inp: SendStepInput,
+    existing: SentMessage | None,
+) -> list[Inbox] | str:
+    """The inboxes this send may go from, best first; or why there is none (the lead is held).
+
+    A reservation keeps its inbox; a follow-up goes from the inbox of the thread, so the lead
+    sees one conversation; step 1 (or a thread never started) rotates.
+    """
+    pinned_id = existing.inbox_id if existing is not None else None
+    if pinned_id is None and inp.in_reply_to is not None:
+        pinned_id = lead.inbox_id
+    if pinned_id is not None:
+        inbox = await session.get(Inbox, pinned_id)
+        if inbox is None:
+            return "the inbox of this thread was deleted"
+        if existing is None and not _usable(inbox):
+            return f"inbox {inbox.email} is {_inbox_state(inbox)}"
+        return [inbox]
+    rotation = await _rotation(session, campaign, lead)
+    return rotation or "no active, connected inbox"
+
+
+def _inbox_state(inbox: Inbox) -> str:
+    if not inbox.is_active:
+        return "inactive"
+    return f"in {inbox.connection_status.value}: {inbox.connection_error or 'not connected'}"
+
+
+async def _reserve(
+    session: AsyncSession,
+    campaign: Campaign,
+    lead: Lead,
+    inbox: Inbox,
+    variant: Variant,
+    inp: SendStepInput,
+    rendered: _Rendered,
+) -> SentMessage:
+    # The workflow minted the id from the inbox it expected; when the rotation picked an inbox
+    # of another domain, the same derivation with that domain keeps the id deterministic.
+    message_id = inp.message_id
+    if not message_id.endswith(f"@{_domain(inbox.email).lower()}>"):
+        message_id = mime.make_message_id(
+            lead_id=lead.id, step=inp.step, domain=_domain(inbox.email)
+        )
+    sent = SentMessage(
+        workspace_id=campaign.workspace_id,
+        campaign_id=campaign.id,
+        lead_id=lead.id,
+        step=inp.step,
+        variant_id=variant.id,
+        inbox_id=inbox.id,
+        message_id=message_id,
+        to_email=lead.email,
+        subject=rendered.subject,
+        body_text=rendered.text,
+        body_html=rendered.html,
+        local_day=inp.local_day,
+    )
     session.add(sent)
-    lead = await session.get(Lead, sent.lead_id)
-    if lead is not None and lead.status == LeadStatus.uncontacted:
-        lead.status = LeadStatus.contacted
-        session.add(lead)
-    await event_store.record_event(
-        session,
-        workspace_id=sent.workspace_id,
-        type="email.sent",
-        campaign_id=sent.campaign_id,
-        lead_id=sent.lead_id,
-        inbox_id=sent.inbox_id,
-        step=sent.step,
-        variant_id=sent.variant_id,
-        data={"message_id": sent.message_id, "email": sent.to_email},
-    )
-    return SendStepResult(SendOutcome.SENT, sent.message_id, sent.subject)
-
-
-async def record_bounce(
-    session: AsyncSession, prepared: PreparedSend, error: str
-) -> SendStepResult:
-    """A 5xx at RCPT: the address is bad, the lead is marked bounced and the journey ends."""
-    sent = await session.get(SentMessage, prepared.sent_message_id)
-    if sent is None:
-        return SendStepResult(SendOutcome.STOPPED, reason="deleted during send")
-    sent.status, sent.error = SendStatus.bounced, error
-    session.add(sent)
-    lead = await session.get(Lead, sent.lead_id)
-    if lead is not None:
-        lead.is_bounced = True
-        session.add(lead)
-    await event_store.record_event(
-        session,
-        workspace_id=sent.workspace_id,
-        type="email.bounced",
-        campaign_id=sent.campaign_id,
-        lead_id=sent.lead_id,
-        inbox_id=sent.inbox_id,
-        step=sent.step,
-        data={"message_id": sent.message_id, "email": sent.to_email, "hard": True, "error": error},
-    )
-    return SendStepResult(SendOutcome.BOUNCED, sent.message_id, reason=error)
-
-
-async def mark_inbox_error(session: AsyncSession, inbox_id: str, error: str) -> None:
-    """535 on AUTH: stop using the inbox until someone fixes its credentials."""
-    inbox = await session.get(Inbox, inbox_id)
-    if inbox is not None:
-        inbox.connection_status, inbox.connection_error = ConnectionStatus.error, error
-        session.add(inbox)
+    lead.inbox_id = inbox.id
+    session.add(lead)
+    await session.flush()
+    return sent

@@ -8,6 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from coldflow.models import BlocklistEntry
+from coldflow.store.paging import PageRequest, PageResult, contains, fetch_page
 
 
 async def is_blocked(session: AsyncSession, workspace_id: str, email: str) -> bool:
@@ -35,3 +36,37 @@ async def blocked_among(
     )
     values = set((await session.exec(stmt)).all())
     return {a for a in addresses if a in values or a.rpartition("@")[2] in values}
+
+
+async def find_entry(session: AsyncSession, workspace_id: str, value: str) -> BlocklistEntry | None:
+    stmt = select(BlocklistEntry).where(
+        BlocklistEntry.workspace_id == workspace_id, BlocklistEntry.value == value
+    )
+    return (await session.exec(stmt)).first()
+
+
+async def get_entry(
+    session: AsyncSession, workspace_id: str, entry_id: str
+) -> BlocklistEntry | None:
+    stmt = select(BlocklistEntry).where(
+        BlocklistEntry.workspace_id == workspace_id, BlocklistEntry.id == entry_id
+    )
+    return (await session.exec(stmt)).first()
+
+
+async def list_entries(
+    session: AsyncSession, workspace_id: str, request: PageRequest
+) -> PageResult[BlocklistEntry]:
+    stmt = select(BlocklistEntry).where(BlocklistEntry.workspace_id == workspace_id)
+    if request.search:
+        stmt = stmt.where(
+            col(BlocklistEntry.value).ilike(contains(request.search.lower()), escape="\\")
+        )
+    return await fetch_page(
+        session,
+        stmt,
+        request,
+        sortable={"email": col(BlocklistEntry.value), "created_at": col(BlocklistEntry.created_at)},
+        default_sort="created_at",
+        tiebreak=col(BlocklistEntry.id),
+    )

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from coldflow.models import Campaign, CampaignInbox, Inbox, Lead, Step, Variant
-from coldflow.store.paging import PageRequest, PageResult, fetch_page
+from coldflow.store.paging import PageRequest, PageResult, contains, fetch_page
 
 CAMPAIGN_SORTS = {
     "name": col(Campaign.name),
@@ -33,7 +33,7 @@ async def list_campaigns(
 ) -> PageResult[Campaign]:
     stmt = select(Campaign).where(Campaign.workspace_id == workspace_id)
     if request.search:
-        stmt = stmt.where(col(Campaign.name).ilike(f"%{request.search}%"))
+        stmt = stmt.where(col(Campaign.name).ilike(contains(request.search), escape="\\"))
     return await fetch_page(
         session,
         stmt,

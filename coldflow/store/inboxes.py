@@ -8,7 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from coldflow.models import Campaign, CampaignInbox, Inbox, SentMessage
-from coldflow.store.paging import PageRequest, PageResult, fetch_page
+from coldflow.store.paging import PageRequest, PageResult, contains, fetch_page
 
 INBOX_SORTS = {
     "email": col(Inbox.email),
@@ -39,7 +39,7 @@ async def list_inboxes(
 ) -> PageResult[Inbox]:
     stmt = select(Inbox).where(Inbox.workspace_id == workspace_id)
     if request.search:
-        stmt = stmt.where(col(Inbox.email).ilike(f"%{request.search}%"))
+        stmt = stmt.where(col(Inbox.email).ilike(contains(request.search), escape="\\"))
     return await fetch_page(
         session,
         stmt,
@@ -67,7 +67,7 @@ async def list_sent_by_inbox(
         SentMessage.workspace_id == workspace_id, SentMessage.inbox_id == inbox_id
     )
     if request.search:
-        stmt = stmt.where(col(SentMessage.to_email).ilike(f"%{request.search}%"))
+        stmt = stmt.where(col(SentMessage.to_email).ilike(contains(request.search), escape="\\"))
     return await fetch_page(
         session,
         stmt,

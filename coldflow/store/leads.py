@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pydantic_core import PydanticUndefined
+from sqlalchemy import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from coldflow.models import JourneyState, Lead, LeadStatus
-from coldflow.store.paging import PageRequest, PageResult, fetch_page
+from coldflow.store.paging import PageRequest, PageResult, contains, fetch_page
 
 LEAD_SORTS = {
     "email": col(Lead.email),
@@ -42,12 +44,12 @@ async def list_leads(
     if status is not None:
         stmt = stmt.where(Lead.status == status)
     if request.search:
-        pattern = f"%{request.search.lower()}%"
+        pattern = contains(request.search.lower())
         stmt = stmt.where(
-            col(Lead.email).ilike(pattern)
-            | col(Lead.first_name).ilike(pattern)
-            | col(Lead.last_name).ilike(pattern)
-            | col(Lead.company).ilike(pattern)
+            col(Lead.email).ilike(pattern, escape="\\")
+            | col(Lead.first_name).ilike(pattern, escape="\\")
+            | col(Lead.last_name).ilike(pattern, escape="\\")
+            | col(Lead.company).ilike(pattern, escape="\\")
         )
     return await fetch_page(
         session,
@@ -101,3 +103,26 @@ async def find_leads_by_emails(
         return {}
     stmt = select(Lead).where(Lead.campaign_id == campaign_id, col(Lead.email).in_(set(emails)))
     return {lead.email: lead for lead in (await session.exec(stmt)).all()}
+
+
+async def insert_leads(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
+    """Insert many new leads at once; columns left out take the model's defaults."""
+    if not rows:
+        return
+    defaults = _LEAD_DEFAULTS
+    await session.execute(insert(Lead), [{**defaults, **row} for row in rows])
+
+
+_LEAD_DEFAULTS: dict[str, object] = {
+    name: field.default
+    for name, field in Lead.model_fields.items()
+    if field.default is not PydanticUndefined and name != "id"
+}
+
+
+async def has_unfinished_leads(session: AsyncSession, campaign_id: str) -> bool:
+    """Whether any lead of the campaign has a journey not yet completed or stopped."""
+    stmt = select(Lead.id).where(
+        Lead.campaign_id == campaign_id, col(Lead.journey_state).not_in(FINAL_STATES)
+    )
+    return (await session.exec(stmt.limit(1))).first() is not None

@@ -21,6 +21,15 @@ MAX_PAGE_SIZE = 100
 T = TypeVar("T")
 
 
+def contains(search: str) -> str:
+    """A LIKE pattern matching ``search`` literally: ``%`` and ``_`` are not wildcards here.
+
+    Use with ``escape="\\"``.
+    """
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 @dataclass(frozen=True)
 class PageRequest:
     """Validated list parameters (the API's query string, or a service's own call)."""

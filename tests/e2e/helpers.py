@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -54,8 +55,21 @@ async def create_inbox(
     )
     assert response.status_code == 201, response.text
     inbox: dict[str, Any] = response.json()["data"]
-    assert inbox["connection_status"] == "connected", inbox
-    return inbox
+    return await wait_connection(client, tenant, inbox["id"])
+
+
+async def wait_connection(
+    client: httpx.AsyncClient, tenant: Tenant, inbox_id: str, expected: str = "connected"
+) -> dict[str, Any]:
+    """Poll until the background connection check (needs a running worker) has answered."""
+    for _ in range(300):
+        response = await client.get(f"/api/v1/inboxes/{inbox_id}", headers=tenant.headers)
+        inbox: dict[str, Any] = response.json()["data"]
+        if inbox["connection_status"] in ("connected", "error"):
+            assert inbox["connection_status"] == expected, inbox
+            return inbox
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"inbox {inbox_id} still {inbox['connection_status']}")
 
 
 async def create_two_step_campaign(

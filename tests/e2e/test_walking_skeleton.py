@@ -71,10 +71,10 @@ async def test_step_one_arrives_on_dev_server(
     settings: Settings,
     temporal_env: WorkflowEnvironment,
 ) -> None:
-    inbox = await create_inbox(client, tenant, smtp_server)
-    campaign = await create_two_step_campaign(client, tenant, inbox["id"], zone_open_now())
-    lead_id = await add_lead(client, tenant, campaign["id"])
     async with build_worker(settings, temporal_env.client) as worker, worker:
+        inbox = await create_inbox(client, tenant, smtp_server)
+        campaign = await create_two_step_campaign(client, tenant, inbox["id"], zone_open_now())
+        lead_id = await add_lead(client, tenant, campaign["id"])
         response = await client.post(
             f"/api/v1/campaigns/{campaign['id']}/activate", headers=tenant.headers
         )
@@ -98,14 +98,14 @@ async def test_second_step_threads_after_delay_time_skipping(
     time_env: WorkflowEnvironment,
 ) -> None:
     """On the time-skipping server the whole two-step journey runs in seconds."""
-    inbox = await create_inbox(client, tenant, smtp_server)
-    campaign = await create_two_step_campaign(
-        client, tenant, inbox["id"], zone_open_now(), delay_days=3
-    )
-    lead_id = await add_lead(client, tenant, campaign["id"])
     client.app.state.journeys._client = time_env.client  # type: ignore[attr-defined]
-    started = await time_env.get_current_time()
     async with build_worker(settings, time_env.client) as worker, worker:
+        inbox = await create_inbox(client, tenant, smtp_server)
+        campaign = await create_two_step_campaign(
+            client, tenant, inbox["id"], zone_open_now(), delay_days=3
+        )
+        lead_id = await add_lead(client, tenant, campaign["id"])
+        started = await time_env.get_current_time()
         response = await client.post(
             f"/api/v1/campaigns/{campaign['id']}/activate", headers=tenant.headers
         )

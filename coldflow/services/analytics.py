@@ -1,0 +1,105 @@
+"""Campaign analytics (seed 003): the 30-day daily series and per-variant performance.
+
+Sends come from ``sent_messages``; replies from the event log's ``email.replied`` events, which
+carry the variant replied to and whether the reply was positive. Days are the campaign's local
+days, so "today" in the series is today in the campaign's timezone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from coldflow import schedule as schedule_math
+from coldflow.models import Campaign, Event, SentMessage
+from coldflow.schemas.campaigns import DailyStats
+
+REPLIED = "email.replied"
+
+
+def rate(part: int, whole: int) -> float:
+    """A percentage with two decimals, as seed 003 reports rates."""
+    return round(100 * part / whole, 2) if whole else 0.0
+
+
+def _zone(campaign: Campaign) -> ZoneInfo:
+    return ZoneInfo(schedule_math.Schedule.from_dict(campaign.schedule).timezone)
+
+
+async def daily_series(
+    session: AsyncSession, campaign: Campaign, now: datetime, days: int = 30
+) -> list[DailyStats]:
+    """Sends and replies per local day, today and the ``days - 1`` days before it, oldest first."""
+    zone = _zone(campaign)
+    today = now.astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, datetime.min.time(), zone) - timedelta(days=1)
+    sent_times = (
+        await session.exec(
+            select(SentMessage.sent_at).where(
+                SentMessage.campaign_id == campaign.id, col(SentMessage.sent_at) >= since
+            )
+        )
+    ).all()
+    reply_times = (
+        await session.exec(
+            select(Event.occurred_at).where(
+                Event.campaign_id == campaign.id,
+                Event.type == REPLIED,
+                col(Event.occurred_at) >= since,
+            )
+        )
+    ).all()
+    sent = Counter(t.astimezone(zone).date() for t in sent_times if t is not None)
+    replies = Counter(t.astimezone(zone).date() for t in reply_times)
+    series: list[DailyStats] = []
+    for offset in range(days):
+        day: date = first + timedelta(days=offset)
+        series.append(DailyStats(date=day.isoformat(), sent=sent[day], replies=replies[day]))
+    return series
+
+
+async def variant_numbers(
+    session: AsyncSession, campaign_id: str
+) -> dict[str, tuple[int, int, int]]:
+    """(sent, replies, positive replies) per variant id."""
+    sent_rows = (
+        await session.exec(
+            select(SentMessage.variant_id).where(
+                SentMessage.campaign_id == campaign_id, col(SentMessage.sent_at).is_not(None)
+            )
+        )
+    ).all()
+    reply_rows = (
+        await session.exec(
+            select(Event.variant_id, Event.data).where(
+                Event.campaign_id == campaign_id, Event.type == REPLIED
+            )
+        )
+    ).all()
+    sent = Counter(v for v in sent_rows if v)
+    replies = Counter(v for v, _ in reply_rows if v)
+    positive = Counter(v for v, data in reply_rows if v and data.get("is_positive"))
+    return {v: (sent[v], replies[v], positive[v]) for v in {*sent, *replies}}
+
+
+async def positive_reply_leads(session: AsyncSession, campaign_ids: list[str]) -> dict[str, int]:
+    """Distinct leads with a positive reply, per campaign."""
+    if not campaign_ids:
+        return {}
+    rows = (
+        await session.exec(
+            select(Event.campaign_id, Event.lead_id, Event.data).where(
+                col(Event.campaign_id).in_(campaign_ids), Event.type == REPLIED
+            )
+        )
+    ).all()
+    leads: dict[str, set[str]] = {}
+    for campaign_id, lead_id, data in rows:
+        if campaign_id and lead_id and data.get("is_positive"):
+            leads.setdefault(campaign_id, set()).add(lead_id)
+    return {cid: len(ids) for cid, ids in leads.items()}
