@@ -9,7 +9,13 @@ from coldflow.models.campaign import (
     StepCondition,
     Variant,
 )
-from coldflow.models.conversation import Conversation, ConversationMessage, MessageKind
+from coldflow.models.conversation import (
+    Attachment,
+    Conversation,
+    ConversationMessage,
+    Folder,
+    MessageKind,
+)
 from coldflow.models.event import Event, IdempotencyRecord
 from coldflow.models.inbox import (
     ConnectionStatus,
@@ -29,6 +35,7 @@ __all__ = [
     "ALL_SCOPES",
     "WILDCARD_SCOPE",
     "ApiKey",
+    "Attachment",
     "BlockKind",
     "BlocklistEntry",
     "Campaign",
@@ -39,6 +46,7 @@ __all__ = [
     "Conversation",
     "ConversationMessage",
     "Event",
+    "Folder",
     "IdempotencyRecord",
     "ImportStatus",
     "Inbox",

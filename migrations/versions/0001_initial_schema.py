@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-07 01:40:57.993577
+Create Date: 2026-12-07 01:49:30.320672
 """
 
 from collections.abc import Sequence
@@ -279,10 +279,14 @@ def upgrade() -> None:
     sa.Column('inbox_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('contact_email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('folder', sa.Enum('primary', 'others', name='folder', native_enum=False, length=32), nullable=False),
     sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('label_override', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('is_positive', sa.Boolean(), nullable=False),
     sa.Column('is_read', sa.Boolean(), nullable=False),
     sa.Column('last_message_at', coldflow.models.base.UTCDateTime(), nullable=False),
     sa.Column('created_at', coldflow.models.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', coldflow.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['inbox_id'], ['inboxes.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], ondelete='SET NULL'),
@@ -290,6 +294,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.create_index('ix_conversations_workspace_folder', ['workspace_id', 'folder', 'last_message_at'], unique=False)
         batch_op.create_index('ix_conversations_workspace_last', ['workspace_id', 'last_message_at'], unique=False)
 
     op.create_table('sent_messages',
@@ -360,32 +365,60 @@ def upgrade() -> None:
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('workspace_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('conversation_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('inbox_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('direction', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('kind', sa.Enum('reply', 'auto_reply', 'bounce', 'unsubscribe', 'outgoing', name='messagekind', native_enum=False, length=32), nullable=False),
     sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('in_reply_to', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('references', sa.JSON(), nullable=False),
     sa.Column('from_email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
-    sa.Column('to_email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+    sa.Column('from_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('to_recipients', sa.JSON(), nullable=False),
+    sa.Column('cc_recipients', sa.JSON(), nullable=False),
+    sa.Column('bcc_recipients', sa.JSON(), nullable=False),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('text', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('html', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('is_read', sa.Boolean(), nullable=False),
+    sa.Column('sent_message_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('imap_uidvalidity', sa.Integer(), nullable=True),
     sa.Column('imap_uid', sa.Integer(), nullable=True),
     sa.Column('received_at', coldflow.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['inbox_id'], ['inboxes.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('inbox_id', 'imap_uidvalidity', 'imap_uid', name='uq_conversation_messages_uid'),
     sa.UniqueConstraint('workspace_id', 'message_id', name='uq_conversation_messages_mid')
     )
     with op.batch_alter_table('conversation_messages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_conversation_messages_conversation_id'), ['conversation_id'], unique=False)
+
+    op.create_table('attachments',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('workspace_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('content_type', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.ForeignKeyConstraint(['message_id'], ['conversation_messages.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attachments_message_id'), ['message_id'], unique=False)
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attachments_message_id'))
+
+    op.drop_table('attachments')
     with op.batch_alter_table('conversation_messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_conversation_messages_conversation_id'))
 
@@ -407,6 +440,7 @@ def downgrade() -> None:
     op.drop_table('sent_messages')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index('ix_conversations_workspace_last')
+        batch_op.drop_index('ix_conversations_workspace_folder')
 
     op.drop_table('conversations')
     with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
