@@ -25,4 +25,5 @@ class BlocklistEntry(SQLModel, table=True):
     workspace_id: str = Field(foreign_key="workspaces.id", index=True, ondelete="CASCADE")
     value: str = Field(max_length=320, description="lower-cased address or domain")
     kind: BlockKind = Field(sa_type=enum_type(BlockKind))
+    source: str = Field(default="manual", max_length=16, description="manual | unsubscribe")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -32,6 +32,8 @@ class Event(SQLModel, table=True):
     variant_id: str | None = Field(default=None, max_length=36)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The webhook relay's outbox marker: null until the event was handed to its deliveries.
+    dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
 
 
 class IdempotencyRecord(SQLModel, table=True):

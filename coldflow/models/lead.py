@@ -61,5 +61,7 @@ class Lead(SQLModel, table=True):
     next_send_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     inbox_id: str | None = Field(default=None, foreign_key="inboxes.id", ondelete="SET NULL")
     hold_reason: str | None = None
+    opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    clicked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -25,6 +25,7 @@ class WebhookEndpoint(SQLModel, table=True):
     previous_secret: str | None = None
     previous_secret_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     disabled_reason: str | None = None
+    failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -42,4 +43,5 @@ class WebhookDelivery(SQLModel, table=True):
     latency_ms: int | None = None
     error: str | None = None
     succeeded: bool = False
+    response_snippet: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

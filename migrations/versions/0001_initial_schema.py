@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-07 01:49:30.320672
+Create Date: 2026-12-07 01:50:49.281715
 """
 
 from collections.abc import Sequence
@@ -59,6 +59,7 @@ def upgrade() -> None:
     sa.Column('workspace_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('value', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
     sa.Column('kind', sa.Enum('email', 'domain', name='blockkind', native_enum=False, length=32), nullable=False),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('created_at', coldflow.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -104,11 +105,13 @@ def upgrade() -> None:
     sa.Column('variant_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('occurred_at', coldflow.models.base.UTCDateTime(), nullable=False),
+    sa.Column('dispatched_at', coldflow.models.base.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_campaign_type_time', ['campaign_id', 'type', 'occurred_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_events_dispatched_at'), ['dispatched_at'], unique=False)
         batch_op.create_index('ix_events_lead_time', ['lead_id', 'occurred_at'], unique=False)
         batch_op.create_index('ix_events_workspace_type_time', ['workspace_id', 'type', 'occurred_at'], unique=False)
 
@@ -214,6 +217,8 @@ def upgrade() -> None:
     sa.Column('next_send_at', coldflow.models.base.UTCDateTime(), nullable=True),
     sa.Column('inbox_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('hold_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('opened_at', coldflow.models.base.UTCDateTime(), nullable=True),
+    sa.Column('clicked_at', coldflow.models.base.UTCDateTime(), nullable=True),
     sa.Column('created_at', coldflow.models.base.UTCDateTime(), nullable=False),
     sa.Column('updated_at', coldflow.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], ondelete='CASCADE'),
@@ -262,6 +267,7 @@ def upgrade() -> None:
     sa.Column('previous_secret', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('previous_secret_expires_at', coldflow.models.base.UTCDateTime(), nullable=True),
     sa.Column('disabled_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('failing_since', coldflow.models.base.UTCDateTime(), nullable=True),
     sa.Column('created_at', coldflow.models.base.UTCDateTime(), nullable=False),
     sa.Column('updated_at', coldflow.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], ondelete='CASCADE'),
@@ -352,6 +358,7 @@ def upgrade() -> None:
     sa.Column('latency_ms', sa.Integer(), nullable=True),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('succeeded', sa.Boolean(), nullable=False),
+    sa.Column('response_snippet', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('created_at', coldflow.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['endpoint_id'], ['webhook_endpoints.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['event_id'], ['events.id'], ondelete='CASCADE'),
@@ -476,6 +483,7 @@ def downgrade() -> None:
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('ix_events_workspace_type_time')
         batch_op.drop_index('ix_events_lead_time')
+        batch_op.drop_index(batch_op.f('ix_events_dispatched_at'))
         batch_op.drop_index('ix_events_campaign_type_time')
 
     op.drop_table('events')
