@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -20,6 +24,9 @@ from coldflow.models import Inbox, Provider
 from coldflow.services import inboxes as inbox_service
 from coldflow.services import journey_mirror, sending
 from coldflow.store.db import SessionFactory, unit_of_work
+
+T = TypeVar("T")
+HEARTBEAT_EVERY = 5.0
 
 
 class SendingActivities:
@@ -58,11 +65,13 @@ class SendingActivities:
             return prepared
         if settings is not None:
             try:
-                await mailer.send_message(
-                    settings,
-                    sender=prepared.sender,
-                    recipient=prepared.recipient,
-                    message=prepared.message,
+                await _heartbeating(
+                    mailer.send_message(
+                        settings,
+                        sender=prepared.sender,
+                        recipient=prepared.recipient,
+                        message=prepared.message,
+                    )
                 )
             except mailer.SmtpRecipientRejected as exc:
                 async with unit_of_work(self.sessions) as session:
@@ -94,3 +103,13 @@ class SendingActivities:
     async def record_journey(self, inp: RecordJourneyInput) -> None:
         async with unit_of_work(self.sessions) as session:
             await journey_mirror.record_journey(session, inp)
+
+
+async def _heartbeating(work: Coroutine[Any, Any, T]) -> T:
+    """Await ``work`` while heartbeating, so a killed worker's send is retried within the
+    heartbeat timeout (seconds) rather than after the whole start-to-close timeout (minutes)."""
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        activity.heartbeat()
+        await asyncio.wait({task}, timeout=HEARTBEAT_EVERY)
+    return task.result()

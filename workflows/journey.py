@@ -55,6 +55,8 @@ HELD_RECHECK = timedelta(hours=1)
 PAUSED_RECHECK = timedelta(hours=6)
 SHORT_ACTIVITY = timedelta(seconds=30)
 SEND_TIMEOUT = timedelta(minutes=5)
+# The send activity heartbeats during SMTP: a worker killed mid-send is noticed in seconds.
+SEND_HEARTBEAT = timedelta(seconds=20)
 
 
 @workflow.defn(name=JOURNEY_WORKFLOW)
@@ -148,6 +150,7 @@ class LeadJourneyWorkflow:
             ),
             result_type=SendStepResult,
             start_to_close_timeout=SEND_TIMEOUT,
+            heartbeat_timeout=SEND_HEARTBEAT,
             retry_policy=ACTIVITY_RETRY,
             summary=f"step {progress.step} to {self._input.lead_email}",
         )
