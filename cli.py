@@ -24,6 +24,7 @@ from coldflow.schemas.leads import IfExists, LeadImportRead
 from coldflow.services import lead_imports as import_service
 from coldflow.services import workspaces as workspace_service
 from coldflow.services.journeys import Journeys
+from coldflow.services.webhooks import ensure_relay
 from coldflow.store import workspaces as workspace_store
 from coldflow.store.db import create_engine, session_factory, unit_of_work
 from coldflow.store.migrate import upgrade_to_head
@@ -249,6 +250,7 @@ async def _dev(settings: Settings) -> None:
             )
         )
         async with build_worker(settings, client) as temporal_worker, temporal_worker:
+            await ensure_relay(client, settings.task_queue)
             api_task = asyncio.create_task(api_server.serve())
             while not api_server.started and not api_task.done():
                 await asyncio.sleep(0.05)

@@ -13,13 +13,19 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import build_activities
+from activities.conversations import ConversationActivities
+from activities.enrollment import EnrollmentActivities
 from activities.inboxes import InboxActivities
 from activities.lead_import import ImportActivities
+from activities.mailbox import MailboxActivities
 from activities.sending import SendingActivities
+from activities.webhooks import WebhookActivities
 from coldflow.config import Settings, get_settings, resolve_secret_key
 from coldflow.crypto import SecretBox
 from coldflow.links import Links
+from coldflow.services import mailboxes
 from coldflow.services.journeys import Journeys
+from coldflow.services.webhooks import ensure_relay
 from coldflow.store.db import create_engine, session_factory
 from coldflow.temporal import connect, sandbox_runner
 from workflows import WORKFLOWS
@@ -59,11 +65,40 @@ async def build_worker(
             client,
             task_queue=task_queue or settings.task_queue,
             workflows=WORKFLOWS,
-            activities=build_activities(sending, imports, InboxActivities(sessions, box)),
+            activities=build_activities(
+                sending,
+                imports,
+                InboxActivities(sessions, box),
+                conversations=ConversationActivities(
+                    sessions, box, smtp_timeout=settings.smtp_timeout_seconds
+                ),
+                webhooks=WebhookActivities(
+                    sessions,
+                    box,
+                    allow_private=settings.webhook_allow_private,
+                    timeout=settings.webhook_timeout_seconds,
+                    relay_poll_seconds=settings.webhook_relay_poll_seconds,
+                    relay_batch=settings.webhook_relay_batch,
+                ),
+                mailbox=MailboxActivities(sessions, box),
+                enrollment=EnrollmentActivities(sessions, journeys),
+            ),
             workflow_runner=sandbox_runner(),
             graceful_shutdown_timeout=timedelta(seconds=10),
             workflow_failure_exception_types=workflow_failure_exception_types,
         )
+    finally:
+        await engine.dispose()
+
+
+async def _ensure_watchers(settings: Settings, client: Client) -> None:
+    engine = create_engine(settings.resolved_database_url)
+    journeys = Journeys(
+        client, task_queue=settings.task_queue, namespace=settings.temporal_namespace
+    )
+    try:
+        async with session_factory(engine)() as session:
+            await mailboxes.ensure_watchers(session, journeys)
     finally:
         await engine.dispose()
 
@@ -78,6 +113,10 @@ async def run_worker(settings: Settings) -> None:
     async with build_worker(settings, client) as worker:
         log.info("worker polling task queue %s", settings.task_queue)
         async with worker:
+            # Every worker makes sure the webhook relay and the mailbox watchers run (no-ops
+            # when they do), so inboxes connected before a deploy are watched too.
+            await ensure_relay(client, settings.task_queue)
+            await _ensure_watchers(settings, client)
             await stop.wait()
     log.info("worker stopped")
 

@@ -5,13 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from activities.conversations import ConversationActivities
+from activities.enrollment import EnrollmentActivities
 from activities.inboxes import InboxActivities
 from activities.lead_import import ImportActivities
+from activities.mailbox import MailboxActivities
 from activities.sending import SendingActivities
+from activities.webhooks import WebhookActivities
 
 
 def build_activities(
-    sending: SendingActivities, imports: ImportActivities, inboxes: InboxActivities
+    sending: SendingActivities,
+    imports: ImportActivities,
+    inboxes: InboxActivities,
+    *,
+    conversations: ConversationActivities,
+    webhooks: WebhookActivities,
+    mailbox: MailboxActivities,
+    enrollment: EnrollmentActivities,
 ) -> list[Callable[..., Any]]:
     """The bound activity methods the worker registers."""
     return [
@@ -20,4 +31,11 @@ def build_activities(
         sending.record_journey,
         imports.import_leads,
         inboxes.check_inbox_connection,
+        conversations.send_conversation_message,
+        conversations.fail_conversation_message,
+        webhooks.deliver_webhook,
+        webhooks.record_test_event,
+        webhooks.relay_events,
+        mailbox.watch_mailbox,
+        enrollment.enroll_leads,
     ]

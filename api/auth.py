@@ -57,4 +57,5 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[ApiKey]]:
             )
         return api_key
 
+    dependency.required_scope = scope  # type: ignore[attr-defined]  # found by UnitOfWorkRoute
     return dependency

@@ -11,6 +11,9 @@ from coldflow.store.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest,
 
 T = TypeVar("T")
 
+# Far beyond any real list, and small enough that the row offset stays a 64-bit integer.
+MAX_PAGE = 1_000_000
+
 
 class Data(BaseModel, Generic[T]):
     data: T
@@ -41,7 +44,7 @@ class Page(BaseModel, Generic[T]):
 
 
 def page_params(
-    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     search: Annotated[str | None, Query(max_length=200)] = None,
     sort_by: Annotated[str | None, Query(max_length=50)] = None,

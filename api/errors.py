@@ -106,6 +106,9 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     code = HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
     if exc.status_code == 404:
         code = "ROUTE_NOT_FOUND"
+    elif exc.status_code == 400 and "parsing the body" in str(exc.detail):
+        # FastAPI's answer to bytes that are not even text (invalid UTF-8): still bad JSON.
+        code = "INVALID_JSON"
     return error_response(request, exc.status_code, code, str(exc.detail))
 
 
@@ -138,8 +141,10 @@ def install_error_handlers(app: FastAPI) -> None:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": code}
     for status, code in {
+        400: "INVALID_JSON",
         401: "UNAUTHORIZED",
         403: "FORBIDDEN",
+        413: "PAYLOAD_TOO_LARGE",
         422: "VALIDATION_ERROR",
         429: "RATE_LIMITED",
     }.items()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
@@ -17,12 +19,16 @@ from api.ratelimit import install_rate_limits
 from api.routes import (
     blocklist,
     campaigns,
+    conversations,
     health,
     imports,
     inboxes,
     leads,
     preview,
+    public,
     sequences,
+    triggers,
+    webhooks,
 )
 from coldflow.config import Settings, get_settings, resolve_secret_key
 from coldflow.crypto import SecretBox
@@ -111,7 +117,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (campaigns, imports, leads, inboxes, sequences, preview, blocklist):
+    for module in (
+        campaigns,
+        imports,
+        leads,
+        inboxes,
+        sequences,
+        preview,
+        blocklist,
+        conversations,
+        webhooks,
+        triggers,
+    ):
         v1.include_router(module.router)
     app.include_router(v1)
+    # Reached from sent mail, without a key: /u/{token}, /t/o/{token}, /t/c/{token}.
+    app.include_router(public.router)
+    _publish_models(app, leads.OPENAPI_MODELS)
     return app
+
+
+def _publish_models(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:
+    """Add models that routes reference by hand (``openapi_extra``) to the OpenAPI components."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for model in models:
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, definition in schema.pop("$defs", {}).items():
+                    schemas.setdefault(name, definition)
+                schemas.setdefault(model.__name__, schema)
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -21,8 +21,18 @@ class UnitOfWorkRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        # FastAPI parses the body before it runs dependencies; checking the key first means a
+        # caller without the right key learns nothing about how bodies are parsed (401/403,
+        # never a 400 or 422 first). The key is cached on the request, so this costs nothing.
+        auth_checks = [
+            dependency.call
+            for dependency in self.dependant.dependencies
+            if dependency.call is not None and hasattr(dependency.call, "required_scope")
+        ]
 
         async def with_unit_of_work(request: Request) -> Response:
+            for check in auth_checks:
+                await check(request)
             try:
                 return await run_once(request)
             except IntegrityError:

@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = 5 * 1024 * 1024
     max_import_bytes: int = 100 * 1024 * 1024
     smtp_timeout_seconds: float = 60.0
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow webhook URLs on loopback, private or link-local addresses (SSRF).",
+    )
+    webhook_timeout_seconds: float = 10.0
+    webhook_relay_poll_seconds: float = 0.5
+    webhook_relay_batch: int = 100
 
     @field_validator("database_url")
     @classmethod

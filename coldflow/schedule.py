@@ -280,9 +280,20 @@ def next_send_at(schedule: Schedule, after: datetime, tz_override: str | None = 
     an ambiguous time in the fall-back fold means its first occurrence; a window that lies wholly
     in a gap is skipped. Raises SCHEDULE_HAS_NO_WINDOW when no day is enabled.
     """
+    zone = zone_for(schedule, tz_override)
     for opens, closes in _windows_from(schedule, after, tz_override, first_day=0):
-        if after < closes:
-            return max(after, opens).astimezone(UTC)
+        if after >= closes:
+            continue
+        candidate = max(after, opens)
+        local = candidate.astimezone(zone)
+        window = window_for(schedule, local.date())
+        if window is None or local.time() >= window[0]:
+            return candidate.astimezone(UTC)
+        # A window that opens inside the fall-back fold spans the repeated hour in UTC; its
+        # second pass reads earlier than the opening, so wait for the opening's second occurrence.
+        again = datetime.combine(local.date(), window[0]).replace(tzinfo=zone, fold=1)
+        if candidate < again.astimezone(UTC) < closes:
+            return again.astimezone(UTC)
     raise _no_window()
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import html as html_lib
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -134,7 +135,11 @@ def normalize_name(name: str) -> str:
     only punctuation normalises to ``""``.
     """
     spaced = _CAMEL_RE.sub(r"\1_\2", _CAMEL_ACRONYM_RE.sub(r"\1_\2", name.strip()))
-    return _SEPARATORS_RE.sub("_", spaced).strip("_").lower()
+    # Lower-casing can leave a bare combining mark ("İ" → "i" + U+0307) that has no composed
+    # form; dropping such marks keeps the function idempotent ("İlçe" → "ilçe" both times).
+    lowered = unicodedata.normalize("NFC", spaced.lower())
+    letters = "".join(c for c in lowered if unicodedata.category(c) != "Mn")
+    return _SEPARATORS_RE.sub("_", letters).strip("_")
 
 
 def parse(template: str, *, field: str = "template") -> Template:

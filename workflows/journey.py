@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from coldflow import schedule as schedule_math
@@ -74,7 +75,7 @@ class LeadJourneyWorkflow:
         # What was last written to the lead row and to the search attributes: unchanged
         # states are not written again, which keeps the history short.
         self._mirrored: tuple[object, ...] | None = None
-        self._indexed: tuple[str, int] | None = None
+        self._indexed: tuple[str, int, datetime | None] | None = None
         # Set by signals; the run loop reacts. A refresh cuts the current wait short.
         self._refresh = False
 
@@ -267,12 +268,22 @@ class LeadJourneyWorkflow:
         self._phase = phase
         self._details = details
         workflow.set_current_details(details)
-        indexed = (phase.value, self._progress.step)
+        # Journeys started before NextSendAt existed keep their recorded upserts on replay.
+        with_next = workflow.patched("next-send-at")
+        indexed = (phase.value, self._progress.step, self._next_send_at if with_next else None)
         if indexed != self._indexed:
             self._indexed = indexed
-            workflow.upsert_search_attributes(
-                [sa.JOURNEY_STATUS.value_set(phase.value), sa.JOURNEY_STEP.value_set(indexed[1])]
-            )
+            updates: list[SearchAttributeUpdate[Any]] = [
+                sa.JOURNEY_STATUS.value_set(phase.value),
+                sa.JOURNEY_STEP.value_set(self._progress.step),
+            ]
+            if with_next:
+                updates.append(
+                    sa.NEXT_SEND_AT.value_set(self._next_send_at)
+                    if self._next_send_at is not None
+                    else sa.NEXT_SEND_AT.value_unset()
+                )
+            workflow.upsert_search_attributes(updates)
         mirrored = (phase, self._progress.step, self._next_send_at, reason)
         # "sending" lasts one activity; the send itself records its outcome in the database.
         if phase == JourneyPhase.SENDING or mirrored == self._mirrored:

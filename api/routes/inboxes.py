@@ -72,7 +72,12 @@ async def update_inbox(
 ) -> Data[InboxRead]:
     """Seed 003's editable fields; new ``smtp``/``imap`` settings re-run the connection check."""
     inbox, recheck = await service.update_inbox(
-        session=session, box=box, workspace_id=key.workspace_id, inbox_id=inbox_id, data=body
+        session=session,
+        box=box,
+        workspace_id=key.workspace_id,
+        inbox_id=inbox_id,
+        data=body,
+        journeys=journeys,
     )
     if recheck:
         service.request_check(session, journeys, inbox)
@@ -95,6 +100,7 @@ async def validate_inbox(
 async def delete_inbox(
     inbox_id: str,
     session: SessionDep,
+    journeys: JourneysDep,
     key: InboxesWrite,
     force: Annotated[
         bool, Query(description="delete even while an active campaign uses it")
@@ -102,7 +108,11 @@ async def delete_inbox(
 ) -> Response:
     """Delete an inbox; 409 ``INBOX_IN_USE`` while attached to an active campaign."""
     await service.delete_inbox(
-        session=session, workspace_id=key.workspace_id, inbox_id=inbox_id, force=force
+        session=session,
+        workspace_id=key.workspace_id,
+        inbox_id=inbox_id,
+        force=force,
+        journeys=journeys,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -14,18 +14,35 @@ from api.envelope import Data, Page, PageParams
 from api.errors import responses
 from api.uow import UnitOfWorkRoute
 from coldflow.models import LeadStatus
-from coldflow.schemas.leads import LeadCreate, LeadRead, LeadResultStatus, LeadsCreate, LeadsCreated
+from coldflow.schemas.journeys import JourneyRead
+from coldflow.schemas.leads import (
+    LeadCreate,
+    LeadInterestRead,
+    LeadRead,
+    LeadResultStatus,
+    LeadsCreate,
+    LeadsCreated,
+    LeadUpdate,
+)
 from coldflow.services import campaigns as campaign_service
 from coldflow.services import leads as service
+from coldflow.services.journey_view import journey_view
 from coldflow.store import leads as store
 
 router = APIRouter(tags=["leads"], route_class=UnitOfWorkRoute)
 
+# The body is one lead or a batch; both shapes are published under components (api/main.py).
+OPENAPI_MODELS = (LeadCreate, LeadsCreate)
 ADD_BODY = {
     "required": True,
     "content": {
         "application/json": {
-            "schema": {"oneOf": [LeadCreate.model_json_schema(), LeadsCreate.model_json_schema()]}
+            "schema": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/LeadCreate"},
+                    {"$ref": "#/components/schemas/LeadsCreate"},
+                ]
+            }
         }
     },
 }
@@ -47,7 +64,10 @@ def _parse(model: type[M], body: dict[str, Any]) -> M:
     "/campaigns/{campaign_id}/leads",
     status_code=status.HTTP_201_CREATED,
     response_model=Data[LeadsCreated] | Data[LeadRead],
-    responses=responses(404, 409, 413),
+    responses={
+        **responses(404, 409, 413),
+        200: {"model": Data[LeadRead], "description": "A single existing lead skipped or updated"},
+    },
     openapi_extra={"requestBody": ADD_BODY},
 )
 async def add_leads(
@@ -120,6 +140,23 @@ async def get_campaign_lead(
     return Data(data=service.lead_view(lead, journeys))
 
 
+@router.get(
+    "/campaigns/{campaign_id}/leads/{lead_id}/journey",
+    response_model=Data[JourneyRead],
+    responses=responses(404),
+)
+async def get_lead_journey(
+    campaign_id: str, lead_id: str, session: SessionDep, journeys: JourneysDep, key: LeadsRead
+) -> Data[JourneyRead]:
+    """The lead's journey: past events, sent messages, and the planned sends with their
+    computed times (from the schedule functions the workflow itself waits on), plus the
+    Temporal UI link."""
+    lead = await service.get_lead(
+        session=session, workspace_id=key.workspace_id, lead_id=lead_id, campaign_id=campaign_id
+    )
+    return Data(data=await journey_view(session=session, journeys=journeys, lead=lead))
+
+
 @router.delete(
     "/campaigns/{campaign_id}/leads/{lead_id}",
     status_code=status.HTTP_204_NO_CONTENT,
@@ -137,6 +174,27 @@ async def delete_lead(
         lead_id=lead_id,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.patch(
+    "/campaigns/{campaign_id}/leads/{lead_id}",
+    response_model=Data[LeadInterestRead],
+    responses=responses(404),
+)
+async def update_lead(
+    campaign_id: str, lead_id: str, body: LeadUpdate, session: SessionDep, key: LeadsWrite
+) -> Data[LeadInterestRead]:
+    """Set the lead's status of seed 002: ``{"interest_status": "interested" |
+    "not_interested" | "meeting_booked" | null}``. Recorded as a ``lead.interest_updated``
+    event (relayed to webhooks); the journey is not changed."""
+    result = await service.update_interest(
+        session=session,
+        workspace_id=key.workspace_id,
+        campaign_id=campaign_id,
+        lead_id=lead_id,
+        data=body,
+    )
+    return Data(data=result)
 
 
 @router.post(

@@ -6,6 +6,8 @@ registers exactly these before a worker starts, or workflow tasks fail and retry
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from temporalio.common import SearchAttributeKey
 
 CAMPAIGN_ID = SearchAttributeKey.for_keyword("CampaignId")
@@ -15,8 +17,11 @@ WORKSPACE_ID = SearchAttributeKey.for_keyword("WorkspaceId")
 JOURNEY_STATUS = SearchAttributeKey.for_keyword("JourneyStatus")
 JOURNEY_STEP = SearchAttributeKey.for_int("JourneyStep")
 INBOX_ID = SearchAttributeKey.for_keyword("InboxId")
+NEXT_SEND_AT = SearchAttributeKey.for_datetime("NextSendAt")
 
-SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[str] | SearchAttributeKey[int], ...] = (
+SEARCH_ATTRIBUTES: tuple[
+    SearchAttributeKey[str] | SearchAttributeKey[int] | SearchAttributeKey[datetime], ...
+] = (
     CAMPAIGN_ID,
     LEAD_ID,
     LEAD_EMAIL,
@@ -24,6 +29,7 @@ SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[str] | SearchAttributeKey[int], ...]
     JOURNEY_STATUS,
     JOURNEY_STEP,
     INBOX_ID,
+    NEXT_SEND_AT,
 )
 
 

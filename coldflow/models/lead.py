@@ -61,6 +61,9 @@ class Lead(SQLModel, table=True):
     next_send_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     inbox_id: str | None = Field(default=None, foreign_key="inboxes.id", ondelete="SET NULL")
     hold_reason: str | None = None
+    interest_status: str | None = Field(
+        default=None, max_length=32, description="interested | not_interested | meeting_booked"
+    )
     opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     clicked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -126,6 +126,7 @@ class LeadRead(BaseModel):
     status: LeadStatus
     is_bounced: bool
     is_unsubscribed: bool
+    interest_status: str | None = None
     journey: JourneyView
     created_at: datetime
     updated_at: datetime
@@ -148,3 +149,33 @@ class LeadImportRead(BaseModel):
     error: str | None
     created_at: datetime
     finished_at: datetime | None
+
+
+class InterestStatus(StrEnum):
+    """Seed 002's lead status set by a person or a CRM: Interested, Not Interested, Meeting
+    Booked."""
+
+    interested = "interested"
+    not_interested = "not_interested"
+    meeting_booked = "meeting_booked"
+
+
+class LeadUpdate(BaseModel):
+    """``PATCH`` a lead: its interest status (``null`` clears it)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"interest_status": "meeting_booked"}]}
+    )
+
+    interest_status: InterestStatus | None
+
+
+class LeadInterestRead(BaseModel):
+    """The status as recorded: ``event_id`` is its ``lead.interest_updated`` event."""
+
+    lead_id: str
+    campaign_id: str
+    email: str
+    interest_status: InterestStatus | None
+    event_id: str
+    recorded_at: datetime

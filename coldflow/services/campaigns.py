@@ -8,6 +8,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from coldflow import schedule as schedule_math
 from coldflow import sequencing, templates
+from coldflow.contracts.campaigns import (
+    ENROLLMENT_WORKFLOW,
+    EnrollmentInput,
+    enrollment_workflow_id,
+)
 from coldflow.contracts.journey import JourneySignal, StopJourney
 from coldflow.errors import Conflict, InvalidInput, NotFound
 from coldflow.models import (
@@ -28,9 +33,17 @@ from coldflow.schemas.campaigns import (
 from coldflow.services import sequences as sequence_service
 from coldflow.services.journeys import Enrollment, Journeys
 from coldflow.store import campaigns as store
+from coldflow.store import events as event_store
 from coldflow.store import inboxes as inbox_store
 from coldflow.store import leads as lead_store
 from coldflow.store.db import after_commit
+
+STATUS_EVENTS = {
+    CampaignStatus.active: "campaign.activated",
+    CampaignStatus.paused: "campaign.paused",
+    CampaignStatus.completed: "campaign.completed",
+    CampaignStatus.draft: "campaign.draft",
+}
 
 # draft → active ⇄ paused → completed (PRODUCT §5); a transition not listed is a 409.
 TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
@@ -224,6 +237,13 @@ async def set_status(
     campaign.updated_at = utcnow()
     session.add(campaign)
     await session.flush()
+    await event_store.record_event(
+        session,
+        workspace_id=campaign.workspace_id,
+        type=STATUS_EVENTS[target],
+        campaign_id=campaign.id,
+        data={"name": campaign.name, "previous_status": previous.value},
+    )
     if target == CampaignStatus.active:
         await _schedule_enrolment(
             session, journeys, campaign, resumed=previous == CampaignStatus.paused
@@ -252,28 +272,22 @@ async def _check_ready(session: AsyncSession, campaign: Campaign) -> None:
 async def _schedule_enrolment(
     session: AsyncSession, journeys: Journeys, campaign: Campaign, *, resumed: bool
 ) -> None:
-    lead_ids = await lead_store.list_unstarted_lead_ids(session, campaign.id)
-    leads = await lead_store.list_leads_by_ids(session, lead_ids)
-    enrollments = [
-        Enrollment(
-            workspace_id=campaign.workspace_id,
-            campaign_id=campaign.id,
-            lead_id=lead.id,
-            lead_email=lead.email,
-            campaign_name=campaign.name,
-        )
-        for lead in leads
-    ]
-
-    # Journeys parked because the campaign was paused re-read their plan on a refresh signal.
+    """After the commit, one workflow enrols the leads in the background (any number of them),
+    and a resumed campaign's paused journeys are told to continue (one batch operation)."""
     paused_ids = (
         await lead_store.list_lead_ids_in_state(session, campaign.id, JourneyState.paused)
         if resumed
         else []
     )
+    enrollment = EnrollmentInput(workspace_id=campaign.workspace_id, campaign_id=campaign.id)
 
     async def start() -> None:
-        await journeys.enroll_many(enrollments)
+        await journeys.start_task(
+            ENROLLMENT_WORKFLOW,
+            enrollment,
+            workflow_id=enrollment_workflow_id(campaign.id),
+            replace_running=False,
+        )
         if resumed:
             await journeys.signal_campaign(
                 campaign.id,
@@ -283,6 +297,34 @@ async def _schedule_enrolment(
             )
 
     after_commit(session, start)
+
+
+async def unstarted_enrollments(
+    *,
+    session: AsyncSession,
+    workspace_id: str,
+    campaign_id: str,
+    after_lead_id: str,
+    limit: int,
+) -> list[Enrollment] | None:
+    """The next page of leads without a journey (by id), or None once the campaign is no longer
+    active (paused, completed or deleted: the rest waits for the next activation)."""
+    campaign = await store.get_campaign(session, workspace_id, campaign_id)
+    if campaign is None or campaign.status != CampaignStatus.active:
+        return None
+    leads = await lead_store.list_unstarted_leads(
+        session, campaign_id, after_lead_id=after_lead_id, limit=limit
+    )
+    return [
+        Enrollment(
+            workspace_id=campaign.workspace_id,
+            campaign_id=campaign.id,
+            lead_id=lead.id,
+            lead_email=lead.email,
+            campaign_name=campaign.name,
+        )
+        for lead in leads
+    ]
 
 
 async def attach_inboxes(

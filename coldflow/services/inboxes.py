@@ -29,7 +29,9 @@ from coldflow.schemas.inboxes import (
     ServerRead,
     SmtpIn,
 )
+from coldflow.services import mailboxes
 from coldflow.services.journeys import Journeys
+from coldflow.store import events as event_store
 from coldflow.store import inboxes as store
 from coldflow.store.db import after_commit
 
@@ -175,22 +177,46 @@ async def start_validation(
 
 
 async def record_validation(
-    *, session: AsyncSession, workspace_id: str, inbox_id: str, error: str | None
+    *,
+    session: AsyncSession,
+    workspace_id: str,
+    inbox_id: str,
+    error: str | None,
+    journeys: Journeys | None = None,
 ) -> str:
-    """``connected``, or ``error`` with the server's reason; the status written."""
+    """``connected``, or ``error`` with the server's reason; the status written.
+
+    A connected inbox's mailbox watcher starts after the commit.
+    """
     inbox = await store.get_inbox(session, workspace_id, inbox_id)
     if inbox is None:
         return "deleted"
+    was_error = inbox.connection_status == ConnectionStatus.error
+    if error and not was_error:
+        await event_store.record_event(
+            session,
+            workspace_id=workspace_id,
+            type="inbox.error",
+            inbox_id=inbox.id,
+            data={"email": inbox.email, "error": error, "source": "connection_check"},
+        )
     inbox.connection_status = ConnectionStatus.error if error else ConnectionStatus.connected
     inbox.connection_error = error
     inbox.updated_at = utcnow()
     session.add(inbox)
     await session.flush()
+    mailboxes.watch_after_commit(session, inbox, journeys)
     return inbox.connection_status.value
 
 
 async def update_inbox(
-    *, session: AsyncSession, box: SecretBox, workspace_id: str, inbox_id: str, data: InboxUpdate
+    *,
+    session: AsyncSession,
+    box: SecretBox,
+    workspace_id: str,
+    inbox_id: str,
+    data: InboxUpdate,
+    journeys: Journeys | None = None,
 ) -> tuple[Inbox, bool]:
     """Apply the changes; True as second value when credentials changed (re-check needed)."""
     inbox = await get_inbox(session=session, workspace_id=workspace_id, inbox_id=inbox_id)
@@ -207,11 +233,18 @@ async def update_inbox(
     inbox.updated_at = utcnow()
     session.add(inbox)
     await session.flush()
+    if "is_active" in changes:
+        mailboxes.watch_after_commit(session, inbox, journeys)
     return inbox, credentials_changed
 
 
 async def delete_inbox(
-    *, session: AsyncSession, workspace_id: str, inbox_id: str, force: bool
+    *,
+    session: AsyncSession,
+    workspace_id: str,
+    inbox_id: str,
+    force: bool,
+    journeys: Journeys | None = None,
 ) -> None:
     """409 while an active campaign sends from it, unless forced."""
     inbox = await get_inbox(session=session, workspace_id=workspace_id, inbox_id=inbox_id)
@@ -228,6 +261,7 @@ async def delete_inbox(
         )
     await session.delete(inbox)
     await session.flush()
+    mailboxes.watch_after_commit(session, inbox, journeys, watch=False)
 
 
 async def inbox_view(session: AsyncSession, inbox: Inbox, *, with_campaigns: bool) -> InboxRead:

@@ -167,6 +167,14 @@ async def record_auth_failure(
     """
     inbox = await session.get(Inbox, inbox_id)
     if inbox is not None:
+        if inbox.connection_status != ConnectionStatus.error:
+            await event_store.record_event(
+                session,
+                workspace_id=inbox.workspace_id,
+                type="inbox.error",
+                inbox_id=inbox.id,
+                data={"email": inbox.email, "error": error, "source": "smtp_auth"},
+            )
         inbox.connection_status, inbox.connection_error = ConnectionStatus.error, error
         inbox.updated_at = utcnow()
         session.add(inbox)

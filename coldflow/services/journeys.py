@@ -118,17 +118,27 @@ class Journeys:
             ) from exc
         return True
 
-    async def start_task(self, workflow: str, arg: object, *, workflow_id: str) -> None:
-        """Start a short background workflow (an import, a connection check), replacing a
-        running one of the same id: the newest request is the one that counts."""
+    async def start_task(
+        self, workflow: str, arg: object, *, workflow_id: str, replace_running: bool = True
+    ) -> None:
+        """Start a background workflow (an import, a connection check, an enrollment).
+
+        With ``replace_running`` a running one of the same id is replaced (the newest request
+        counts); otherwise the running one is kept (it will do the same work).
+        """
         client = await self.client()
+        conflict = (
+            WorkflowIDConflictPolicy.TERMINATE_EXISTING
+            if replace_running
+            else WorkflowIDConflictPolicy.USE_EXISTING
+        )
         try:
             await client.start_workflow(
                 workflow,
                 arg,
                 id=workflow_id,
                 task_queue=self.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+                id_conflict_policy=conflict,
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             )
         except RPCError as exc:
@@ -219,6 +229,9 @@ class Journeys:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return None
             raise
+
+    def workflow_id(self, campaign_id: str, lead_id: str) -> str:
+        return journey_workflow_id(campaign_id, lead_id)
 
     def ui_url(self, campaign_id: str, lead_id: str) -> str | None:
         """A link to the journey in the Temporal Web UI."""

@@ -21,17 +21,20 @@ from coldflow.schemas.leads import (
     JourneyView,
     LeadCreate,
     LeadIn,
+    LeadInterestRead,
     LeadRead,
     LeadResult,
     LeadResultStatus,
     LeadsCreate,
     LeadsCreated,
+    LeadUpdate,
 )
 from coldflow.services import journey_mirror
 from coldflow.services.campaigns import get_campaign
 from coldflow.services.journeys import Enrollment, Journeys
 from coldflow.store import blocklist as blocklist_store
 from coldflow.store import campaigns as campaign_store
+from coldflow.store import events as event_store
 from coldflow.store import leads as store
 from coldflow.store.db import after_commit
 from coldflow.templates import normalize_name
@@ -292,6 +295,37 @@ async def delete_lead(
     after_commit(session, stop)
 
 
+async def update_interest(
+    *, session: AsyncSession, workspace_id: str, campaign_id: str, lead_id: str, data: LeadUpdate
+) -> LeadInterestRead:
+    """Record seed 002's status (interested, not interested, meeting booked) as a
+    ``lead.interest_updated`` event, which webhooks relay. A label only: the journey goes on
+    (``POST /triggers`` with ``stop`` or ``meeting_booked`` ends it)."""
+    lead = await get_lead(
+        session=session, workspace_id=workspace_id, lead_id=lead_id, campaign_id=campaign_id
+    )
+    status = data.interest_status.value if data.interest_status else None
+    lead.interest_status = status
+    lead.updated_at = utcnow()
+    session.add(lead)
+    event = await event_store.record_event(
+        session,
+        workspace_id=workspace_id,
+        type="lead.interest_updated",
+        campaign_id=campaign_id,
+        lead_id=lead.id,
+        data={"email": lead.email, "interest_status": status},
+    )
+    return LeadInterestRead(
+        lead_id=lead.id,
+        campaign_id=lead.campaign_id,
+        email=lead.email,
+        interest_status=data.interest_status,
+        event_id=event.id,
+        recorded_at=event.occurred_at,
+    )
+
+
 LEAD_ACTIONS = {
     "pause": JourneySignal.PAUSE,
     "resume": JourneySignal.RESUME,
@@ -351,6 +385,7 @@ def lead_view(lead: Lead, journeys: Journeys) -> LeadRead:
         status=lead.status,
         is_bounced=lead.is_bounced,
         is_unsubscribed=lead.is_unsubscribed,
+        interest_status=lead.interest_status,
         journey=JourneyView(
             state=lead.journey_state,
             current_step=lead.current_step,

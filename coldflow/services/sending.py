@@ -19,12 +19,14 @@ from coldflow.contracts.journey import (
     SendStepResult,
     StepPlan,
 )
+from coldflow.ids import new_id
 from coldflow.links import Links
 from coldflow.models import (
     Campaign,
     CampaignStatus,
     ConnectionStatus,
     Inbox,
+    JourneyState,
     Lead,
     LeadStatus,
     Provider,
@@ -32,7 +34,7 @@ from coldflow.models import (
     SentMessage,
     Variant,
 )
-from coldflow.rendering import render_email
+from coldflow.rendering import Tracking, apply_tracking, render_email
 from coldflow.services.rendering import email_variables
 from coldflow.store import blocklist as blocklist_store
 from coldflow.store import campaigns as campaign_store
@@ -61,6 +63,8 @@ async def _stop_reason(
         return "campaign_completed"
     if lead.is_unsubscribed:
         return "unsubscribed"
+    if lead.journey_state == JourneyState.stopped:  # stopped before its journey had started
+        return lead.hold_reason or "stopped"
     if lead.is_bounced:
         return "bounced"
     if lead.status == LeadStatus.replied and campaign.stop_on_reply:
@@ -140,7 +144,9 @@ class _Rendered:
     subject: str
     text: str
     html: str | None
+    tracked_html: str | None
     unsubscribe_url: str | None
+    tracking: Tracking | None
 
 
 def _render(
@@ -150,9 +156,19 @@ def _render(
     variant: Variant,
     inp: SendStepInput,
     links: Links,
+    sent_message_id: str,
 ) -> _Rendered:
-    """Subject and bodies of one send (HTML None when text-only); raises MissingVariable."""
+    """Subject and bodies of one send (HTML None when text-only); raises MissingVariable.
+
+    Tracking tokens name the sent message's row, so its id is minted before the row exists.
+    """
     unsubscribe_url = links.unsubscribe_url(lead.id) if campaign.unsubscribe_option else None
+    tracking = links.tracking(
+        sent_message_id,
+        opens=campaign.track_opens,
+        clicks=campaign.track_clicks,
+        keep=(unsubscribe_url,) if unsubscribe_url else (),
+    )
     email = render_email(
         subject=variant.subject,
         body=variant.body,
@@ -162,8 +178,20 @@ def _render(
         previous_subject=inp.previous_subject,
         text_only=campaign.text_only,
         signature=inbox.signature,
+        tracking=tracking,
     )
-    return _Rendered(email.subject, email.text, email.html, unsubscribe_url)
+    return _Rendered(
+        email.subject, email.text, email.html, email.tracked_html, unsubscribe_url, tracking
+    )
+
+
+def _reserved_bodies(existing: SentMessage, rendered: _Rendered) -> tuple[str, str | None]:
+    """A retried reservation sends the stored message (re-tracked), not a fresh render: the
+    variant may have changed since, and click tokens index the stored HTML's links."""
+    html = existing.body_html
+    if html is not None and rendered.tracking is not None:
+        html = apply_tracking(html, rendered.tracking)
+    return existing.body_text, html
 
 
 async def _take_slot(
@@ -237,7 +265,9 @@ async def reserve_send(
         existing is None
         and inp.step > 1
         and not sequencing.should_send_step(
-            step.condition, replied=lead.status == LeadStatus.replied, opened=False
+            step.condition,
+            replied=lead.status == LeadStatus.replied,
+            opened=lead.opened_at is not None,
         )
     ):
         return SendStepResult(SendOutcome.SKIPPED, reason=f"condition {step.condition.value}")
@@ -251,9 +281,10 @@ async def reserve_send(
     candidates = await _candidates(session, campaign, lead, inp, existing)
     if isinstance(candidates, str):
         return SendStepResult(SendOutcome.HELD, reason=candidates)
+    sent_message_id = existing.id if existing is not None else new_id()
     try:
         # Rendered before any budget is taken: a lead missing a variable is held, not counted.
-        rendered = _render(campaign, lead, candidates[0], variant, inp, links)
+        rendered = _render(campaign, lead, candidates[0], variant, inp, links, sent_message_id)
     except templates.MissingVariable as exc:
         return SendStepResult(SendOutcome.HELD, reason=exc.message)
     if existing is None:
@@ -263,13 +294,17 @@ async def reserve_send(
         inbox = slot
         if inbox is not candidates[0]:
             try:
-                rendered = _render(campaign, lead, inbox, variant, inp, links)
+                rendered = _render(campaign, lead, inbox, variant, inp, links, sent_message_id)
             except templates.MissingVariable as exc:  # a sender field only this inbox lacks
                 await _release_slot(session, campaign.id, inbox.id, inp.local_day)
                 return SendStepResult(SendOutcome.HELD, reason=exc.message)
-        existing = await _reserve(session, campaign, lead, inbox, variant, inp, rendered)
+        existing = await _reserve(
+            session, campaign, lead, inbox, variant, inp, rendered, sent_message_id
+        )
+        text, html = rendered.text, rendered.tracked_html
     else:
         inbox = candidates[0]
+        text, html = _reserved_bodies(existing, rendered)
     message = mime.build_message(
         mime.OutgoingEmail(
             from_name=inbox.from_name,
@@ -277,8 +312,8 @@ async def reserve_send(
             to_email=lead.email,
             to_name=" ".join(p for p in (lead.first_name, lead.last_name) if p),
             subject=existing.subject,
-            text=rendered.text,
-            html=rendered.html,
+            text=text,
+            html=html,
             message_id=existing.message_id,
             in_reply_to=inp.in_reply_to,
             references=inp.references,
@@ -345,6 +380,7 @@ async def _reserve(
     variant: Variant,
     inp: SendStepInput,
     rendered: _Rendered,
+    sent_message_id: str,
 ) -> SentMessage:
     # The workflow minted the id from the inbox it expected; when the rotation picked an inbox
     # of another domain, the same derivation with that domain keeps the id deterministic.
@@ -354,6 +390,7 @@ async def _reserve(
             lead_id=lead.id, step=inp.step, domain=_domain(inbox.email)
         )
     sent = SentMessage(
+        id=sent_message_id,
         workspace_id=campaign.workspace_id,
         campaign_id=campaign.id,
         lead_id=lead.id,

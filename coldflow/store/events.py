@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from coldflow.models import Event
@@ -34,3 +35,9 @@ async def record_event(
     session.add(event)
     await session.flush()
     return event
+
+
+async def has_step_event(session: AsyncSession, lead_id: str | None, step: int, type: str) -> bool:
+    """Whether the lead already has an event of ``type`` for ``step`` (e.g. a first open)."""
+    stmt = select(Event.id).where(Event.lead_id == lead_id, Event.step == step, Event.type == type)
+    return (await session.exec(stmt.limit(1))).first() is not None

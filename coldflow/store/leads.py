@@ -61,21 +61,6 @@ async def list_leads(
     )
 
 
-async def list_unstarted_lead_ids(session: AsyncSession, campaign_id: str) -> Sequence[str]:
-    stmt = (
-        select(Lead.id)
-        .where(Lead.campaign_id == campaign_id, Lead.journey_state == JourneyState.not_started)
-        .order_by(col(Lead.created_at), col(Lead.id))
-    )
-    return (await session.exec(stmt)).all()
-
-
-async def list_leads_by_ids(session: AsyncSession, lead_ids: Sequence[str]) -> Sequence[Lead]:
-    if not lead_ids:
-        return []
-    return (await session.exec(select(Lead).where(col(Lead.id).in_(lead_ids)))).all()
-
-
 async def list_lead_ids_in_state(
     session: AsyncSession, campaign_id: str, state: JourneyState
 ) -> Sequence[str]:
@@ -126,3 +111,36 @@ async def has_unfinished_leads(session: AsyncSession, campaign_id: str) -> bool:
         Lead.campaign_id == campaign_id, col(Lead.journey_state).not_in(FINAL_STATES)
     )
     return (await session.exec(stmt.limit(1))).first() is not None
+
+
+async def find_leads_by_email(
+    session: AsyncSession, workspace_id: str, email: str, campaign_id: str | None = None
+) -> Sequence[Lead]:
+    """Every lead with this address in the workspace (optionally one campaign), oldest first."""
+    stmt = select(Lead).where(Lead.workspace_id == workspace_id, Lead.email == email)
+    if campaign_id is not None:
+        stmt = stmt.where(Lead.campaign_id == campaign_id)
+    return (await session.exec(stmt.order_by(col(Lead.created_at), col(Lead.id)))).all()
+
+
+async def list_unstarted_leads(
+    session: AsyncSession, campaign_id: str, *, after_lead_id: str, limit: int
+) -> Sequence[Lead]:
+    """A page of the campaign's leads whose journey has not started, in id order."""
+    stmt = (
+        select(Lead)
+        .where(
+            Lead.campaign_id == campaign_id,
+            Lead.journey_state == JourneyState.not_started,
+            col(Lead.id) > after_lead_id,
+        )
+        .order_by(col(Lead.id))
+        .limit(limit)
+    )
+    return (await session.exec(stmt)).all()
+
+
+async def list_leads_by_ids(session: AsyncSession, lead_ids: Sequence[str]) -> Sequence[Lead]:
+    if not lead_ids:
+        return []
+    return (await session.exec(select(Lead).where(col(Lead.id).in_(lead_ids)))).all()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-07 01:50:49.281715
+Create Date: 2026-12-07 02:16:35.847330
 """
 
 from collections.abc import Sequence
@@ -217,6 +217,7 @@ def upgrade() -> None:
     sa.Column('next_send_at', coldflow.models.base.UTCDateTime(), nullable=True),
     sa.Column('inbox_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('hold_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('interest_status', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('opened_at', coldflow.models.base.UTCDateTime(), nullable=True),
     sa.Column('clicked_at', coldflow.models.base.UTCDateTime(), nullable=True),
     sa.Column('created_at', coldflow.models.base.UTCDateTime(), nullable=False),

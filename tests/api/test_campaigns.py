@@ -3,12 +3,14 @@ machine, and inbox attach, each against the real app, a real database and the de
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import httpx
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError
 
 from coldflow.config import Settings
 from tests.fixtures.api import Tenant, make_tenant
@@ -565,7 +567,9 @@ class TestActivateCampaign:
         tenant: Tenant,
         temporal_client: Client,
         settings: Settings,
+        worker: None,
     ) -> None:
+        """Activation answers at once; the enrollment workflow starts the journeys."""
         campaign = await create_ready_campaign(client, tenant)
         lead = await add_lead(client, tenant, campaign["id"], "sarah@example.com")
 
@@ -576,7 +580,12 @@ class TestActivateCampaign:
         assert response.status_code == 200, response.text
         assert response.json()["data"]["status"] == "active"
         handle = temporal_client.get_workflow_handle(f"journey/{campaign['id']}/{lead['id']}")
-        description = await handle.describe()
+        for _ in range(200):
+            try:
+                description = await handle.describe()
+                break
+            except RPCError:
+                await asyncio.sleep(0.05)
         assert description.status == WorkflowExecutionStatus.RUNNING
         assert description.task_queue == settings.task_queue
         await handle.terminate(reason="test over")

@@ -18,6 +18,7 @@ from coldflow.ids import journey_workflow_id
 from tests.e2e.helpers import add_lead, create_inbox, create_two_step_campaign, zone_open_now
 from tests.fixtures.api import Tenant
 from tests.fixtures.smtp import SmtpServer
+from tests.fixtures.temporal import raw_describe
 from worker import build_worker
 
 
@@ -122,4 +123,5 @@ async def test_second_step_threads_after_delay_time_skipping(
     assert second.message["In-Reply-To"] == first.message["Message-ID"]
     assert second.message["References"] == first.message["Message-ID"]
     assert second.message["Subject"] == "Re: Acme Corp and pipelines"
-    assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+    status = (await raw_describe(handle)).workflow_execution_info.status
+    assert status == WorkflowExecutionStatus.COMPLETED.value

@@ -15,6 +15,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from coldflow.contracts.journey import JourneyActivity, JourneySignal
 from coldflow.models import Campaign, ConnectionStatus, Inbox, Lead
 from coldflow.store.db import unit_of_work
+from tests.fixtures.temporal import raw_describe
 from tests.workflows.history import activity_events
 from tests.workflows.world import WEEKDAYS, StepSpec, World, schedule
 
@@ -36,8 +37,8 @@ async def wait_for_send_attempt(handle: WorkflowHandle[Any, Any], attempt: int) 
     """Wait (real time) until the pending send_email activity is on ``attempt``."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        description = await handle.describe()
-        for pending in description.raw_description.pending_activities:
+        description = await raw_describe(handle)
+        for pending in description.pending_activities:
             if pending.activity_type.name == JourneyActivity.SEND_EMAIL and (
                 pending.attempt >= attempt
             ):
@@ -93,7 +94,8 @@ async def test_auth_failure_marks_inbox_error_and_holds_journey(world: World) ->
     assert attempts == 1  # the wrong password is not tried again and again
     assert world.smtp.messages == []
     assert await world.sent(campaign.id) == []  # the reservation was given back
-    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    status = (await raw_describe(handle)).workflow_execution_info.status
+    assert status == WorkflowExecutionStatus.RUNNING.value
 
 
 async def test_missing_variable_holds_lead_until_fixed(world: World) -> None:
