@@ -121,7 +121,11 @@ async def reply_to_conversation(
     response_class=Response,
     responses={
         **responses(404),
-        200: {"description": "The file", "content": {"application/octet-stream": {}}},
+        # The stored content type is served as is, so any media type can come back.
+        200: {
+            "description": "The file",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        },
     },
 )
 async def download_attachment(

@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,16 +72,11 @@ from coldflow.config import Settings
 from coldflow.crypto import generate_key
 from coldflow.models import (
     ALL_SCOPES,
-    Attachment,
-    Conversation,
-    ConversationMessage,
-    MessageKind,
 )
-from coldflow.models.event import Event
-from coldflow.models.webhook import WebhookDelivery
-from coldflow.store.db import SessionFactory, unit_of_work
+from coldflow.store.db import SessionFactory
 from tests.fixtures.api import Tenant, make_tenant
 from tests.fixtures.temporal import unique_task_queue
+from tests.fixtures.world import build_world
 
 # --- the operations, from the app's own route table --------------------------------------------
 
@@ -364,98 +358,6 @@ async def keys(api: httpx.AsyncClient) -> dict[str, dict[str, Tenant]]:
 async def intruder(api: httpx.AsyncClient) -> Tenant:
     """Workspace B, with every scope."""
     return await _tenant(api, "intruder", ("*",))
-
-
-async def _created(api: httpx.AsyncClient, owner: Tenant, url: str, **kwargs: Any) -> Any:
-    headers = {**owner.headers, **kwargs.pop("headers", {})}
-    response = await api.post(url, headers=headers, **kwargs)
-    assert response.status_code in (201, 202), response.text
-    return response.json()["data"]
-
-
-async def build_world(api: httpx.AsyncClient, owner: Tenant) -> dict[str, str]:
-    """One of each workspace-owned object of ``owner``, by the path parameter that names it."""
-    inbox = await _created(
-        api, owner, "/api/v1/inboxes", json={"email": "a@acme.io", "provider": "sandbox"}
-    )
-    campaign = await _created(
-        api,
-        owner,
-        "/api/v1/campaigns",
-        json={
-            "name": "Owned",
-            "inbox_ids": [inbox["id"]],
-            "sequences": [
-                {"step": 1, "delay_days": 0, "subject": "Hi {{first_name}}", "body": "Hello"},
-                {"step": 2, "delay_days": 2, "subject": "Re: hi", "body": "Bump"},
-            ],
-        },
-    )
-    base = f"/api/v1/campaigns/{campaign['id']}"
-    sequences = (await api.get(f"{base}/sequences", headers=owner.headers)).json()["data"]
-    lead = await _created(
-        api, owner, f"{base}/leads", json={"email": "ann@example.com", "first_name": "Ann"}
-    )
-    upload = await _created(
-        api,
-        owner,
-        f"{base}/leads/import",
-        content=b"email,first_name\nbob@example.com,Bob\n",
-        headers={"Content-Type": "text/csv"},
-    )
-    entry = await _created(api, owner, "/api/v1/blocklist", json={"email": "@spam.test"})
-    hook = await _created(api, owner, "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/h"})
-    ws = owner.workspace_id
-    stamp = time.monotonic_ns()
-    async with unit_of_work(_sessions(api)) as session:
-        conversation = Conversation(
-            workspace_id=ws,
-            inbox_id=inbox["id"],
-            lead_id=lead["id"],
-            campaign_id=campaign["id"],
-            contact_email="ann@example.com",
-            subject="Quick question",
-            label="interested",
-        )
-        message = ConversationMessage(
-            workspace_id=ws,
-            conversation_id=conversation.id,
-            inbox_id=inbox["id"],
-            direction="incoming",
-            kind=MessageKind.reply,
-            message_id=f"<{stamp}@example.com>",
-            from_email="ann@example.com",
-            to_recipients=[{"email": "a@acme.io", "name": ""}],
-            subject="RE: Quick question",
-            text="Send the deck.",
-        )
-        attachment = Attachment(
-            workspace_id=ws,
-            message_id=message.id,
-            filename="deck.pdf",
-            content_type="application/pdf",
-            size=4,
-            content=b"%PDF",
-        )
-        event = Event(workspace_id=ws, type="webhook.test")
-        for row in (conversation, message, attachment, event):  # no relationships: FK order
-            session.add(row)
-            await session.flush()
-        delivery = WebhookDelivery(endpoint_id=hook["id"], event_id=event.id, status_code=500)
-        session.add(delivery)
-    return {
-        "campaign_id": campaign["id"],
-        "inbox_id": inbox["id"],
-        "sequence_id": sequences[0]["id"],
-        "variant_id": sequences[0]["variants"][0]["id"],
-        "lead_id": lead["id"],
-        "import_id": upload["id"],
-        "entry_id": entry["id"],
-        "webhook_id": hook["id"],
-        "delivery_id": delivery.id,
-        "conversation_id": conversation.id,
-        "attachment_id": attachment.id,
-    }
 
 
 @pytest.fixture(scope="module")
