@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from email.errors import HeaderParseError
@@ -183,9 +184,14 @@ def reply_subject(previous_subject: str, step_subject: str | None) -> str:
 
 def _check_line(field: str, value: str) -> None:
     # RFC 5322 §2.2: a header value cannot contain CR or LF; one would start a new header.
-    if any(char in value for char in "\r\n\x00"):
+    # Python's email package also splits on every other str.splitlines() boundary (\x1c-\x1e,
+    # \x85, \u2028, \u2029) and refuses them, so every control character is refused here.
+    if any(
+        char in "\u2028\u2029" or (unicodedata.category(char) == "Cc" and char != "\t")
+        for char in value
+    ):
         raise InvalidInput.field(
-            field, f"{field} contains a line break or NUL", code="HEADER_INJECTION"
+            field, f"{field} contains a line break or control character", code="HEADER_INJECTION"
         )
 
 

@@ -10,7 +10,13 @@ from email import message_from_bytes, policy
 import pytest
 
 from coldflow.errors import InvalidInput
-from coldflow.mime import OutgoingEmail, build_message, make_message_id, reply_subject
+from coldflow.mime import (
+    OutgoingEmail,
+    _check_line,
+    build_message,
+    make_message_id,
+    reply_subject,
+)
 
 DATE = datetime(2026, 3, 2, 9, 30, tzinfo=timezone(timedelta(hours=1)))
 # A Gmail/Outlook-style id far longer than a header line, as found in In-Reply-To of real replies.
@@ -286,3 +292,15 @@ def test_idn_recipient_domain_is_encoded() -> None:
 )
 def test_reply_subject(previous: str, step: str | None, expected: str) -> None:
     assert reply_subject(previous, step) == expected
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["Hi\x1dthere", "Hi\x85there", "Hi\u2028there", "Hi\x12there"],
+    ids=["group-separator", "next-line", "line-separator", "control"],
+)
+def test_control_characters_in_a_header_are_refused(subject: str) -> None:
+    """The email package splits headers on every str.splitlines() boundary (found by fuzzing)."""
+    with pytest.raises(InvalidInput) as caught:
+        _check_line("subject", subject)
+    assert caught.value.code == "HEADER_INJECTION"
