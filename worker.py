@@ -8,12 +8,15 @@ import signal
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import build_activities
 from activities.conversations import ConversationActivities
+from activities.domains import DomainActivities
+from activities.emails import EmailActivities
 from activities.enrollment import EnrollmentActivities
 from activities.inboxes import InboxActivities
 from activities.lead_import import ImportActivities
@@ -23,7 +26,7 @@ from activities.webhooks import WebhookActivities
 from coldflow.config import Settings, get_settings, resolve_secret_key
 from coldflow.crypto import SecretBox
 from coldflow.links import Links
-from coldflow.services import mailboxes
+from coldflow.services import domains, email_sends, mailboxes
 from coldflow.services.journeys import Journeys
 from coldflow.services.webhooks import ensure_relay
 from coldflow.store.db import create_engine, session_factory
@@ -50,12 +53,8 @@ async def build_worker(
     secret = resolve_secret_key(settings)
     sessions = session_factory(engine)
     box = SecretBox(secret)
-    sending = SendingActivities(
-        sessions,
-        box,
-        Links(public_url=settings.resolved_public_url, secret=secret),
-        smtp_timeout=settings.smtp_timeout_seconds,
-    )
+    links = Links(public_url=settings.resolved_public_url, secret=secret)
+    sending = SendingActivities(sessions, box, links, smtp_timeout=settings.smtp_timeout_seconds)
     journeys = Journeys(
         client, task_queue=task_queue or settings.task_queue, namespace=settings.temporal_namespace
     )
@@ -82,6 +81,15 @@ async def build_worker(
                 ),
                 mailbox=MailboxActivities(sessions, box),
                 enrollment=EnrollmentActivities(sessions, journeys),
+                emails=EmailActivities(
+                    sessions, box, links, smtp_timeout=settings.smtp_timeout_seconds
+                ),
+                domains=DomainActivities(
+                    sessions,
+                    resolver=settings.dns_resolver,
+                    timeout=settings.dns_timeout_seconds,
+                    tracking_target=urlsplit(settings.resolved_public_url).hostname,
+                ),
             ),
             workflow_runner=sandbox_runner(),
             graceful_shutdown_timeout=timedelta(seconds=10),
@@ -99,6 +107,7 @@ async def _ensure_watchers(settings: Settings, client: Client) -> None:
     try:
         async with session_factory(engine)() as session:
             await mailboxes.ensure_watchers(session, journeys)
+            await email_sends.resume_queued(session, journeys)
     finally:
         await engine.dispose()
 
@@ -114,8 +123,10 @@ async def run_worker(settings: Settings) -> None:
         log.info("worker polling task queue %s", settings.task_queue)
         async with worker:
             # Every worker makes sure the webhook relay and the mailbox watchers run (no-ops
-            # when they do), so inboxes connected before a deploy are watched too.
+            # when they do), so inboxes connected before a deploy are watched too, and that
+            # every queued API email has its send workflow (its start may have failed).
             await ensure_relay(client, settings.task_queue)
+            await domains.ensure_recheck_schedule(client, settings.task_queue)
             await _ensure_watchers(settings, client)
             await stop.wait()
     log.info("worker stopped")

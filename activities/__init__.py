@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from activities.conversations import ConversationActivities
+from activities.domains import DomainActivities
+from activities.emails import EmailActivities
 from activities.enrollment import EnrollmentActivities
 from activities.inboxes import InboxActivities
 from activities.lead_import import ImportActivities
@@ -23,6 +25,8 @@ def build_activities(
     webhooks: WebhookActivities,
     mailbox: MailboxActivities,
     enrollment: EnrollmentActivities,
+    emails: EmailActivities,
+    domains: DomainActivities,
 ) -> list[Callable[..., Any]]:
     """The bound activity methods the worker registers."""
     return [
@@ -38,4 +42,8 @@ def build_activities(
         webhooks.relay_events,
         mailbox.watch_mailbox,
         enrollment.enroll_leads,
+        emails.send_api_email,
+        emails.fail_api_email,
+        domains.verify_domain,
+        domains.list_domains,
     ]

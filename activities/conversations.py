@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from coldflow import mailer
+from activities.smtp_delivery import Attempt, deliver_stored
 from coldflow.contracts.conversations import (
     FAIL_CONVERSATION_MESSAGE_ACTIVITY,
     SEND_CONVERSATION_MESSAGE_ACTIVITY,
@@ -14,9 +14,7 @@ from coldflow.contracts.conversations import (
     ConversationSendResult,
 )
 from coldflow.crypto import SecretBox
-from coldflow.models import Inbox, Provider
 from coldflow.services import conversations as service
-from coldflow.services import inboxes as inbox_service
 from coldflow.store.db import SessionFactory, unit_of_work
 
 
@@ -32,61 +30,25 @@ class ConversationActivities:
 
     @activity.defn(name=SEND_CONVERSATION_MESSAGE_ACTIVITY)
     async def send_conversation_message(self, inp: ConversationSendInput) -> ConversationSendResult:
-        """Reserve (committed), deliver over SMTP, record; a retry never sends twice.
+        """Reserve, deliver, record; a retry never sends twice (see ``deliver_stored``)."""
 
-        The reservation is its own transaction, committed before SMTP starts, so a retry can
-        tell "decided" (returned as is) and "died during SMTP" (failed, unconfirmed) apart.
-        """
-        async with unit_of_work(self.sessions) as session:
-            prepared = await service.prepare_delivery(session, inp)
-            settings = None
-            if (
-                isinstance(prepared, service.PreparedDelivery)
-                and prepared.provider != Provider.sandbox
-            ):
-                inbox = await session.get(Inbox, prepared.inbox_id)
-                if inbox is not None:
-                    settings = inbox_service.smtp_settings(
-                        inbox, self.box, timeout=self.smtp_timeout
-                    )
-        if not isinstance(prepared, service.PreparedDelivery):
-            return prepared
-        error: str | None = None
-        bounced = auth_failed = False
-        try:
-            if settings is not None:  # a sandbox inbox captures instead of sending
-                await mailer.send_message(
-                    settings,
-                    sender=prepared.sender,
-                    recipient=prepared.recipient,
-                    message=prepared.message,
-                )
-        except mailer.SmtpTransient as exc:
-            # 4xx, a timeout or a dropped connection: the server did not take the message, so
-            # the reservation goes (back to queued) and the retry policy sends it with backoff.
-            async with unit_of_work(self.sessions) as session:
-                await service.release_reservation(session, inp)
-            raise ApplicationError(exc.message, type="SmtpTransient") from exc
-        except mailer.SmtpAuthFailed as exc:
-            # 535: the same password fails on every retry; the inbox shows the reason instead.
-            error, auth_failed = exc.message, True
-        except mailer.SmtpRecipientRejected as exc:
-            # 5xx at RCPT: the address is bad (a hard bounce); never retried.
-            error, bounced = exc.message, True
-        except mailer.SmtpRejected as exc:
-            # Any other 5xx: the server refused this message for good.
-            error = exc.message
-        async with unit_of_work(self.sessions) as session:
-            if auth_failed:
-                await inbox_service.record_validation(
-                    session=session,
-                    workspace_id=inp.workspace_id,
-                    inbox_id=prepared.inbox_id,
-                    error=error,
-                )
+        async def record(
+            session: AsyncSession, prepared: service.PreparedDelivery, attempt: Attempt
+        ) -> ConversationSendResult:
             return await service.record_outcome(
-                session, prepared.sent_message_id, error=error, bounced=bounced
+                session, prepared.sent_message_id, error=attempt.error, bounced=attempt.bounced
             )
+
+        return await deliver_stored(
+            self.sessions,
+            self.box,
+            timeout=self.smtp_timeout,
+            workspace_id=inp.workspace_id,
+            prepared_type=service.PreparedDelivery,
+            prepare=lambda session: service.prepare_delivery(session, inp),
+            release=lambda session: service.release_reservation(session, inp),
+            record=record,
+        )
 
     @activity.defn(name=FAIL_CONVERSATION_MESSAGE_ACTIVITY)
     async def fail_conversation_message(

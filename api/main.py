@@ -19,14 +19,19 @@ from api.ratelimit import install_rate_limits
 from api.routes import (
     blocklist,
     campaigns,
+    contacts,
     conversations,
+    domains,
+    emails,
     health,
     imports,
     inboxes,
     leads,
+    lists,
     preview,
     public,
     sequences,
+    stats,
     triggers,
     webhooks,
 )
@@ -112,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         large_bytes=settings.max_import_bytes,
-        large_suffixes=("/leads/import",),
+        large_suffixes=("/leads/import", "/contacts/import"),
     )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
@@ -128,6 +133,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         conversations,
         webhooks,
         triggers,
+        emails,
+        stats,
+        domains,
+        contacts,
+        lists,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

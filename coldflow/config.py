@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         description="Allow webhook URLs on loopback, private or link-local addresses (SSRF).",
     )
     webhook_timeout_seconds: float = 10.0
+    dns_resolver: str | None = Field(
+        default=None,
+        description="host:port of the DNS server for sender-domain checks (default: the system's)",
+    )
+    dns_timeout_seconds: float = 5.0
     webhook_relay_poll_seconds: float = 0.5
     webhook_relay_batch: int = 100
 

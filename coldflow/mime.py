@@ -102,7 +102,7 @@ def make_message_id(*, lead_id: str, step: int, domain: str, salt: str = "") -> 
     separates id spaces (e.g. a workspace, or a manual reply in the same thread). The domain is
     lower-cased and IDNA-encoded; anything that is not a host name raises INVALID_DOMAIN.
     """
-    _check_line("domain", domain)
+    check_line("domain", domain)
     try:
         host = domain.strip().rstrip(".").lower().encode("idna").decode("ascii")
     except UnicodeError as exc:
@@ -182,7 +182,7 @@ def reply_subject(previous_subject: str, step_subject: str | None) -> str:
     return f"Re: {base}" if base else "Re:"
 
 
-def _check_line(field: str, value: str) -> None:
+def check_line(field: str, value: str) -> None:
     # RFC 5322 §2.2: a header value cannot contain CR or LF; one would start a new header.
     # Python's email package also splits on every other str.splitlines() boundary (\x1c-\x1e,
     # \x85, \u2028, \u2029) and refuses them, so every control character is refused here.
@@ -213,7 +213,7 @@ def _check_headers(email: OutgoingEmail) -> None:
         values += [(f"extra_headers[{i}]", name), (f"extra_headers[{i}]", header_value)]
     for field, value in values:
         if value is not None:
-            _check_line(field, value)
+            check_line(field, value)
 
 
 def _address(field: str, addr: str, display_name: str) -> Address:

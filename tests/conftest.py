@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.temporal",
     "tests.fixtures.db",
     "tests.fixtures.api",
+    "tests.fixtures.dns_server",
 ]

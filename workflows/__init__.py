@@ -2,6 +2,8 @@
 
 from workflows.campaign_enrollment import CampaignEnrollmentWorkflow
 from workflows.conversation_send import ConversationSendWorkflow
+from workflows.domains import DomainsRecheckWorkflow, DomainVerifyWorkflow
+from workflows.email_send import EmailSendWorkflow
 from workflows.event_relay import EventRelayWorkflow
 from workflows.inbox_check import InboxConnectionCheckWorkflow
 from workflows.journey import LeadJourneyWorkflow
@@ -18,4 +20,7 @@ WORKFLOWS = [
     EventRelayWorkflow,
     MailboxWatcherWorkflow,
     CampaignEnrollmentWorkflow,
+    EmailSendWorkflow,
+    DomainVerifyWorkflow,
+    DomainsRecheckWorkflow,
 ]

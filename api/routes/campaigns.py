@@ -19,7 +19,9 @@ from coldflow.schemas.campaigns import (
     CampaignUpdate,
     SchedulePatch,
 )
+from coldflow.schemas.leads import IfExists
 from coldflow.services import campaigns as service
+from coldflow.services import list_imports
 from coldflow.services.campaign_views import campaign_views
 from coldflow.store import campaigns as store
 
@@ -44,12 +46,23 @@ async def _view(session: SessionDep, campaign_id: str, workspace_id: str) -> Cam
     response_model=Data[CampaignRead],
 )
 async def create_campaign(
-    body: CampaignCreate, session: SessionDep, key: CampaignsWrite
+    body: CampaignCreate, session: SessionDep, journeys: JourneysDep, key: CampaignsWrite
 ) -> Data[CampaignRead]:
-    """Create a draft: ``name`` alone, or seed 000's full body with schedule and sequences."""
+    """Create a draft: ``name`` alone, or seed 000's full body with schedule and sequences;
+    with ``list_id`` (seed 004) the list's contacts become its leads in the background
+    (``GET /campaigns/{id}/imports`` shows the progress; 422 ``LIST_NOT_FOUND``)."""
     campaign = await service.create_campaign(
         session=session, workspace_id=key.workspace_id, data=body
     )
+    if body.list_id is not None:
+        await list_imports.enroll_list(
+            session=session,
+            journeys=journeys,
+            workspace_id=key.workspace_id,
+            campaign_id=campaign.id,
+            list_id=body.list_id,
+            if_exists=IfExists.skip,
+        )
     return Data(data=await _view(session, campaign.id, key.workspace_id))
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from api.deps import JourneysDep, LeadsRead, LeadsWrite, SessionDep, SettingsDep
-from api.envelope import Data
+from api.envelope import Data, Page, PageParams
 from api.errors import responses
 from api.uow import UnitOfWorkRoute
 from coldflow.schemas.leads import IfExists, LeadImportRead
@@ -68,3 +68,19 @@ async def get_import(
         session=session, workspace_id=key.workspace_id, campaign_id=campaign_id, import_id=import_id
     )
     return Data(data=LeadImportRead.model_validate(record, from_attributes=True))
+
+
+@router.get(
+    "/campaigns/{campaign_id}/imports",
+    response_model=Page[LeadImportRead],
+    responses=responses(404),
+)
+async def list_imports(
+    campaign_id: str, session: SessionDep, key: LeadsRead, params: PageParams
+) -> Page[LeadImportRead]:
+    """The campaign's imports, newest first: CSV uploads and enrolled contact lists."""
+    result = await service.list_imports(
+        session=session, workspace_id=key.workspace_id, campaign_id=campaign_id, request=params
+    )
+    reads = [LeadImportRead.model_validate(r, from_attributes=True) for r in result.items]
+    return Page.of(result, reads)  # type: ignore[arg-type]

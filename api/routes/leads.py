@@ -17,22 +17,25 @@ from coldflow.models import LeadStatus
 from coldflow.schemas.journeys import JourneyRead
 from coldflow.schemas.leads import (
     LeadCreate,
+    LeadImportRead,
     LeadInterestRead,
     LeadRead,
     LeadResultStatus,
     LeadsCreate,
     LeadsCreated,
     LeadUpdate,
+    ListEnroll,
 )
 from coldflow.services import campaigns as campaign_service
 from coldflow.services import leads as service
+from coldflow.services import list_imports
 from coldflow.services.journey_view import journey_view
 from coldflow.store import leads as store
 
 router = APIRouter(tags=["leads"], route_class=UnitOfWorkRoute)
 
 # The body is one lead or a batch; both shapes are published under components (api/main.py).
-OPENAPI_MODELS = (LeadCreate, LeadsCreate)
+OPENAPI_MODELS = (LeadCreate, LeadsCreate, ListEnroll)
 ADD_BODY = {
     "required": True,
     "content": {
@@ -41,6 +44,7 @@ ADD_BODY = {
                 "oneOf": [
                     {"$ref": "#/components/schemas/LeadCreate"},
                     {"$ref": "#/components/schemas/LeadsCreate"},
+                    {"$ref": "#/components/schemas/ListEnroll"},
                 ]
             }
         }
@@ -67,6 +71,10 @@ def _parse(model: type[M], body: dict[str, Any]) -> M:
     responses={
         **responses(404, 409, 413),
         200: {"model": Data[LeadRead], "description": "A single existing lead skipped or updated"},
+        202: {
+            "model": Data[LeadImportRead],
+            "description": "A contact list (list_id) is being enrolled in the background",
+        },
     },
     openapi_extra={"requestBody": ADD_BODY},
 )
@@ -79,8 +87,24 @@ async def add_leads(
 ) -> Any:
     """Add one lead (seed 003: ``email``, names, ``variables``, ``if_exists`` fail/skip/update;
     409 ``LEAD_EXISTS``) or ``{"leads": [...]}`` of up to 100 (seed 000) with one result per
-    item. Blocklisted addresses are refused (``LEAD_BLOCKLISTED``). Leads of an active campaign
-    start their journeys at once."""
+    item. Blocklisted addresses are refused (``LEAD_BLOCKLISTED``), as are contacts that
+    bounced, complained or unsubscribed (``LEAD_SUPPRESSED``). Leads of an active campaign
+    start their journeys at once. ``{"list_id": ...}`` (seed 004's ``listId`` too) enrols a
+    contact list: 202 with an import to poll at ``GET .../imports/{import_id}``."""
+    if "list_id" in body or "listId" in body:
+        enroll = _parse(ListEnroll, body)
+        record = await list_imports.enroll_list(
+            session=session,
+            journeys=journeys,
+            workspace_id=key.workspace_id,
+            campaign_id=campaign_id,
+            list_id=enroll.list_id,
+            if_exists=enroll.if_exists,
+        )
+        queued: Data[LeadImportRead] = Data(
+            data=LeadImportRead.model_validate(record, from_attributes=True)
+        )
+        return JSONResponse(queued.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
     if "leads" in body:
         batch = _parse(LeadsCreate, body)
         result = await service.add_leads(

@@ -28,6 +28,7 @@ EVENT_TYPES: dict[str, str] = {
     "email.clicked": "A tracked link in a sent email was followed (campaigns with track_clicks).",
     "email.replied": "A reply to a sent email arrived; data carries its label and a preview.",
     "email.bounced": "A send was refused for the address, or a bounce report arrived.",
+    "email.failed": "A message was refused for good (5xx at DATA) or its send retries ran out.",
     "lead.unsubscribed": "The lead unsubscribed (link, one-click header, reply or trigger).",
     "lead.stopped": "The lead's journey ended early (reply, bounce, trigger, deletion…).",
     "lead.completed": "The lead's journey sent its last step and ended.",
@@ -39,6 +40,8 @@ EVENT_TYPES: dict[str, str] = {
     "campaign.paused": "The campaign was paused; its journeys wait.",
     "campaign.completed": "The campaign's last journey ended.",
     "inbox.error": "An inbox failed its connection check or was refused by its SMTP server.",
+    "domain.degraded": "A sender domain's DNS check got worse than before (daily re-check or a "
+    "requested one); data lists the failing checks with their fix hints.",
 }
 # The synthetic event of ``POST /webhooks/{id}/test``; never relayed to other endpoints.
 TEST_EVENT_TYPE = "webhook.test"

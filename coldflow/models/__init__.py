@@ -9,6 +9,13 @@ from coldflow.models.campaign import (
     StepCondition,
     Variant,
 )
+from coldflow.models.contact import (
+    SUPPRESSION_RANK,
+    Contact,
+    ContactList,
+    ContactStatus,
+    ListMembership,
+)
 from coldflow.models.conversation import (
     Attachment,
     Conversation,
@@ -16,6 +23,7 @@ from coldflow.models.conversation import (
     Folder,
     MessageKind,
 )
+from coldflow.models.domain import DomainState, SenderDomain
 from coldflow.models.event import Event, IdempotencyRecord
 from coldflow.models.inbox import (
     ConnectionStatus,
@@ -26,13 +34,14 @@ from coldflow.models.inbox import (
     TransportSecurity,
 )
 from coldflow.models.lead import JourneyState, Lead, LeadStatus
-from coldflow.models.lead_import import ImportStatus, LeadImport
-from coldflow.models.message import SendCounter, SendStatus, SentMessage
+from coldflow.models.lead_import import ImportKind, ImportStatus, LeadImport
+from coldflow.models.message import EmailSource, EmailTag, SendCounter, SendStatus, SentMessage
 from coldflow.models.webhook import WebhookDelivery, WebhookEndpoint
 from coldflow.models.workspace import ALL_SCOPES, WILDCARD_SCOPE, ApiKey, Workspace
 
 __all__ = [
     "ALL_SCOPES",
+    "SUPPRESSION_RANK",
     "WILDCARD_SCOPE",
     "ApiKey",
     "Attachment",
@@ -43,21 +52,30 @@ __all__ = [
     "CampaignStatus",
     "ConnectionStatus",
     "ConnectionType",
+    "Contact",
+    "ContactList",
+    "ContactStatus",
     "Conversation",
     "ConversationMessage",
+    "DomainState",
+    "EmailSource",
+    "EmailTag",
     "Event",
     "Folder",
     "IdempotencyRecord",
+    "ImportKind",
     "ImportStatus",
     "Inbox",
     "JourneyState",
     "Lead",
     "LeadImport",
     "LeadStatus",
+    "ListMembership",
     "MailboxCursor",
     "MessageKind",
     "Provider",
     "SendCounter",
+    "SenderDomain",
     "SendStatus",
     "SentMessage",
     "Step",

@@ -20,6 +20,7 @@ class Event(SQLModel, table=True):
         Index("ix_events_workspace_type_time", "workspace_id", "type", "occurred_at"),
         Index("ix_events_campaign_type_time", "campaign_id", "type", "occurred_at"),
         Index("ix_events_lead_time", "lead_id", "occurred_at"),
+        Index("ix_events_email_time", "email_id", "occurred_at"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True)
@@ -30,6 +31,8 @@ class Event(SQLModel, table=True):
     inbox_id: str | None = Field(default=None, max_length=36)
     step: int | None = None
     variant_id: str | None = Field(default=None, max_length=36)
+    # The sent message the event is about (``sent_messages.id``), for the emails log.
+    email_id: str | None = Field(default=None, max_length=36)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # The webhook relay's outbox marker: null until the event was handed to its deliveries.

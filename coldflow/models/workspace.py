@@ -23,6 +23,13 @@ ALL_SCOPES: tuple[str, ...] = (
     "blocklist:read",
     "blocklist:write",
     "triggers:write",
+    "emails:read",
+    "emails:write",
+    "contacts:read",
+    "contacts:write",
+    "domains:read",
+    "domains:write",
+    "stats:read",
 )
 WILDCARD_SCOPE = "*"
 

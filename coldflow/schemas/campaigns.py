@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 
 from coldflow.models import CampaignStatus
 from coldflow.schemas.sequences import SequenceRead
@@ -77,6 +77,13 @@ class CampaignCreate(CampaignOptionsPatch):
     schedule: Seed000Schedule | dict[str, Any] | None = None
     sequences: list[InlineStep] | None = Field(default=None, max_length=50)
     inbox_ids: list[str] | None = None
+    list_id: str | None = Field(
+        default=None,
+        max_length=36,
+        validation_alias=AliasChoices("list_id", "listId"),
+        description="Seed 004: enrol this contact list's contacts as leads, in the background "
+        "(progress under GET /campaigns/{id}/imports)",
+    )
 
 
 class CampaignUpdate(CampaignOptionsPatch):

@@ -6,9 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
-from coldflow.models import ImportStatus, JourneyState, LeadStatus
+from coldflow.models import ImportKind, ImportStatus, JourneyState, LeadStatus
 from coldflow.schemas.common import Email
 
 MAX_BATCH = 100
@@ -78,6 +78,23 @@ class LeadsCreate(BaseModel):
     if_exists: IfExists = IfExists.skip
 
 
+class ListEnroll(BaseModel):
+    """Enrol a contact list (seed 004): its subscribed contacts become leads, in the background."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={"examples": [{"list_id": "0b7c6a52-3d4e-4f51-9a8b-1c2d3e4f5a6b"}]},
+    )
+
+    list_id: str = Field(
+        max_length=36,
+        validation_alias=AliasChoices("list_id", "listId"),
+        serialization_alias="list_id",
+    )
+    if_exists: IfExists = IfExists.skip
+
+
 class LeadResultStatus(StrEnum):
     created = "created"
     updated = "updated"
@@ -133,10 +150,13 @@ class LeadRead(BaseModel):
 
 
 class LeadImportRead(BaseModel):
-    """Progress of a CSV import; ``errors`` keeps the first 1,000 failed rows."""
+    """Progress of an import (a CSV, or a contact list enrolled into a campaign); ``errors``
+    keeps the first 1,000 failed rows (for a list, ``row`` is the contact's position)."""
 
     id: str
-    campaign_id: str
+    kind: ImportKind
+    campaign_id: str | None
+    list_id: str | None
     filename: str
     status: ImportStatus
     total_rows: int

@@ -45,9 +45,9 @@ async def daily_series(
             )
         )
     ).all()
-    reply_times = (
+    reply_rows = (
         await session.exec(
-            select(Event.occurred_at).where(
+            select(Event.occurred_at, Event.lead_id).where(
                 Event.campaign_id == campaign.id,
                 Event.type == REPLIED,
                 col(Event.occurred_at) >= since,
@@ -55,7 +55,10 @@ async def daily_series(
         )
     ).all()
     sent = Counter(t.astimezone(zone).date() for t in sent_times if t is not None)
-    replies = Counter(t.astimezone(zone).date() for t in reply_times)
+    # A lead replying twice on one day counts once that day, as in the headline numbers.
+    replies = Counter(
+        day for day, _ in {(t.astimezone(zone).date(), lead) for t, lead in reply_rows}
+    )
     series: list[DailyStats] = []
     for offset in range(days):
         day: date = first + timedelta(days=offset)
@@ -76,14 +79,17 @@ async def variant_numbers(
     ).all()
     reply_rows = (
         await session.exec(
-            select(Event.variant_id, Event.data).where(
+            select(Event.variant_id, Event.lead_id, Event.data).where(
                 Event.campaign_id == campaign_id, Event.type == REPLIED
             )
         )
     ).all()
     sent = Counter(v for v in sent_rows if v)
-    replies = Counter(v for v, _ in reply_rows if v)
-    positive = Counter(v for v, data in reply_rows if v and data.get("is_positive"))
+    # Distinct leads per variant: a lead answering twice is one reply (its rate stays ≤ 100%).
+    replied = {(v, lead) for v, lead, _ in reply_rows if v}
+    positives = {(v, lead) for v, lead, data in reply_rows if v and data.get("is_positive")}
+    replies = Counter(v for v, _ in replied)
+    positive = Counter(v for v, _ in positives)
     return {v: (sent[v], replies[v], positive[v]) for v in {*sent, *replies}}
 
 

@@ -24,6 +24,7 @@ from coldflow.services import analytics
 from coldflow.services import sequences as sequence_service
 from coldflow.services.analytics import rate
 from coldflow.store import campaigns as store
+from coldflow.store.leads import FINAL_STATES
 
 
 async def _headline(session: AsyncSession, campaign_ids: Sequence[str]) -> dict[str, CampaignStats]:
@@ -37,6 +38,14 @@ async def _headline(session: AsyncSession, campaign_ids: Sequence[str]) -> dict[
             func.sum(case((col(Lead.status) != LeadStatus.uncontacted, 1), else_=0)),
             func.sum(case((col(Lead.status) == LeadStatus.replied, 1), else_=0)),
             func.sum(case((col(Lead.is_bounced), 1), else_=0)),
+            # Leads an email was tried on: contacted, or refused at RCPT (never contacted).
+            func.sum(
+                case(
+                    ((col(Lead.status) != LeadStatus.uncontacted) | col(Lead.is_bounced), 1),
+                    else_=0,
+                )
+            ),
+            func.sum(case((col(Lead.journey_state).in_(FINAL_STATES), 1), else_=0)),
         )
         .where(col(Lead.campaign_id).in_(campaign_ids))
         .group_by(Lead.campaign_id)
@@ -50,7 +59,7 @@ async def _headline(session: AsyncSession, campaign_ids: Sequence[str]) -> dict[
     )
     sent = {str(cid): int(n) for cid, n in sent_rows.all()}
     stats = {cid: CampaignStats() for cid in campaign_ids}
-    for cid, leads, contacted, replied, bounced in lead_rows.all():
+    for cid, leads, contacted, replied, bounced, attempted, finished in lead_rows.all():
         contacted, replied, bounced = int(contacted or 0), int(replied or 0), int(bounced or 0)
         stats[cid] = CampaignStats(
             leads_count=int(leads),
@@ -58,8 +67,9 @@ async def _headline(session: AsyncSession, campaign_ids: Sequence[str]) -> dict[
             replies=replied,
             reply_rate=rate(replied, contacted),
             bounced=bounced,
-            bounce_rate=rate(bounced, contacted),
-            progress=round(100 * contacted / leads) if leads else 0,
+            bounce_rate=rate(bounced, int(attempted or 0)),
+            # Done means the lead's sequence ended (sent out, replied, bounced, stopped).
+            progress=round(100 * int(finished or 0) / leads) if leads else 0,
         )
     for cid, count in sent.items():
         stats[cid].sent = count

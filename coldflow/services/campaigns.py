@@ -138,7 +138,8 @@ async def create_campaign(
             raise NotFound("inbox")
 
     options = data.model_dump(
-        exclude_unset=True, exclude={"name", "timezone", "schedule", "sequences", "inbox_ids"}
+        exclude_unset=True,
+        exclude={"name", "timezone", "schedule", "sequences", "inbox_ids", "list_id"},
     )
     campaign = Campaign(
         workspace_id=workspace_id, name=data.name, schedule=dict(sched.to_dict()), **options

@@ -31,6 +31,7 @@ from coldflow.contracts.journey import (
 from coldflow.models import (
     Attachment,
     Campaign,
+    ContactStatus,
     Conversation,
     ConversationMessage,
     Folder,
@@ -43,6 +44,7 @@ from coldflow.models import (
 )
 from coldflow.models.base import utcnow
 from coldflow.services.journeys import Journeys
+from coldflow.store import contacts as contact_store
 from coldflow.store import events as event_store
 from coldflow.store import inbound as store
 
@@ -302,6 +304,9 @@ async def _record(
         event_type = None if (bounce.hard and lead.is_bounced) else "email.bounced"
         if bounce.hard:
             lead.is_bounced = True
+            await contact_store.raise_status(
+                session, inbox.workspace_id, lead.email, ContactStatus.bounced
+            )
             if sent is not None:
                 sent.status, sent.error = SendStatus.bounced, _clean(bounce.diagnostic) or None
                 session.add(sent)
@@ -317,6 +322,7 @@ async def _record(
             inbox_id=inbox.id,
             step=sent.step if sent is not None else None,
             variant_id=sent.variant_id if sent is not None else None,
+            email_id=sent.id if sent is not None else None,
             data={**base, **data},
         )
 

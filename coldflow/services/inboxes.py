@@ -29,7 +29,7 @@ from coldflow.schemas.inboxes import (
     ServerRead,
     SmtpIn,
 )
-from coldflow.services import mailboxes
+from coldflow.services import domains, mailboxes
 from coldflow.services.journeys import Journeys
 from coldflow.store import events as event_store
 from coldflow.store import inboxes as store
@@ -97,6 +97,7 @@ async def create_inbox(
     _apply_servers(inbox, data.smtp, data.imap, box)
     session.add(inbox)
     await session.flush()
+    await domains.ensure_inbox_domains(session, workspace_id)  # GET /domains lists it at once
     return inbox
 
 

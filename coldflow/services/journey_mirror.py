@@ -17,6 +17,7 @@ from coldflow.models import (
     Campaign,
     CampaignStatus,
     ConnectionStatus,
+    ContactStatus,
     Inbox,
     JourneyState,
     Lead,
@@ -26,6 +27,7 @@ from coldflow.models import (
 )
 from coldflow.models.base import utcnow
 from coldflow.store import campaigns as campaign_store
+from coldflow.store import contacts as contact_store
 from coldflow.store import events as event_store
 from coldflow.store import leads as lead_store
 from coldflow.store import sending as send_store
@@ -142,6 +144,9 @@ async def record_bounce(session: AsyncSession, sent_message_id: str, error: str)
     if lead is not None:
         lead.is_bounced = True
         session.add(lead)
+    await contact_store.raise_status(
+        session, sent.workspace_id, sent.to_email, ContactStatus.bounced
+    )
     await _message_event(session, sent, "email.bounced", hard=True, error=error)
     return SendStepResult(SendOutcome.BOUNCED, sent.message_id, reason=error)
 
@@ -202,5 +207,6 @@ async def _message_event(session: AsyncSession, sent: SentMessage, type: str, **
         inbox_id=sent.inbox_id,
         step=sent.step,
         variant_id=sent.variant_id,
+        email_id=sent.id,
         data={"message_id": sent.message_id, "email": sent.to_email, **data},
     )

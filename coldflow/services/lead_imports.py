@@ -17,13 +17,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from coldflow.contracts.imports import LEAD_IMPORT_WORKFLOW, LeadImportInput
 from coldflow.errors import InvalidInput, NotFound, PayloadTooLarge
-from coldflow.models import ImportStatus, LeadImport
+from coldflow.models import ImportKind, ImportStatus, LeadImport
 from coldflow.models.base import utcnow
 from coldflow.schemas.leads import IfExists, LeadIn, LeadResultStatus
 from coldflow.services import leads as lead_service
 from coldflow.services.campaigns import get_campaign
 from coldflow.services.journeys import Journeys
+from coldflow.store import leads as lead_store
 from coldflow.store.db import after_commit
+from coldflow.store.paging import PageRequest, PageResult
 from coldflow.templates import normalize_name
 
 CHUNK_ROWS = 500
@@ -122,7 +124,18 @@ async def get_import(
     record = await session.get(LeadImport, import_id)
     if record is None or record.workspace_id != workspace_id or record.campaign_id != campaign_id:
         raise NotFound("import", import_id)
+    if record.kind == ImportKind.csv_contacts:  # a list's import, shown under /lists
+        raise NotFound("import", import_id)
     return record
+
+
+async def list_imports(
+    *, session: AsyncSession, workspace_id: str, campaign_id: str, request: PageRequest
+) -> PageResult[LeadImport]:
+    campaign = await get_campaign(
+        session=session, workspace_id=workspace_id, campaign_id=campaign_id
+    )
+    return await lead_store.list_imports(session, campaign.id, request)
 
 
 @dataclass
@@ -134,6 +147,18 @@ class Chunk:
     rows: int
 
 
+def row_error(line: int, row: dict[str, str], exc: ValidationError) -> dict[str, object]:
+    """A row that does not parse, as the import's ``errors`` list shows it."""
+    first = exc.errors()[0]
+    return {
+        "row": line,
+        "email": row.get("email", ""),
+        "code": "INVALID_ROW",
+        "field": ".".join(str(p) for p in first["loc"]) or "row",
+        "message": first["msg"],
+    }
+
+
 def parse_chunk(rows: list[tuple[int, dict[str, str]]]) -> Chunk:
     items: list[tuple[int, LeadIn]] = []
     errors: list[dict[str, object]] = []
@@ -141,18 +166,30 @@ def parse_chunk(rows: list[tuple[int, dict[str, str]]]) -> Chunk:
         try:
             items.append((line, row_to_lead(row)))
         except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"]) or "row"
-            errors.append(
-                {
-                    "row": line,
-                    "email": row.get("email", ""),
-                    "code": "INVALID_ROW",
-                    "field": field,
-                    "message": first["msg"],
-                }
-            )
+            errors.append(row_error(line, row, exc))
     return Chunk(items=items, errors=errors, rows=len(rows))
+
+
+def count_chunk(
+    record: LeadImport,
+    *,
+    created: int,
+    updated: int,
+    skipped: int,
+    errors: list[dict[str, object]],
+    rows: int,
+) -> None:
+    """Advance an import's counters by one committed chunk; keep the first errors, by row."""
+    record.created += created
+    record.updated += updated
+    record.skipped += skipped
+    record.failed += len(errors)
+    room = MAX_KEPT_ERRORS - len(record.errors)
+    if room > 0 and errors:
+        record.errors = [*record.errors, *sorted(errors, key=lambda e: int(str(e["row"])))[:room]]
+    record.processed_rows += rows
+    record.status = ImportStatus.running
+    record.updated_at = utcnow()
 
 
 async def apply_chunk(
@@ -160,7 +197,7 @@ async def apply_chunk(
 ) -> None:
     """Upsert one chunk's leads and advance the import's counters, in the caller's transaction."""
     campaign = await get_campaign(
-        session=session, workspace_id=record.workspace_id, campaign_id=record.campaign_id
+        session=session, workspace_id=record.workspace_id, campaign_id=record.campaign_id or ""
     )
     outcome = await lead_service.upsert_items(
         session, campaign, chunk.items, IfExists(record.if_exists), skip_repeats=True
@@ -171,16 +208,14 @@ async def apply_chunk(
         if result.status == LeadResultStatus.failed and result.error is not None:
             errors.append({"row": result.index, "email": result.email, **result.error})
     counts = outcome.counts()
-    record.created += counts[LeadResultStatus.created]
-    record.updated += counts[LeadResultStatus.updated]
-    record.skipped += counts[LeadResultStatus.skipped]
-    record.failed += counts[LeadResultStatus.failed] + len(chunk.errors)
-    room = MAX_KEPT_ERRORS - len(record.errors)
-    if room > 0 and errors:
-        record.errors = [*record.errors, *sorted(errors, key=lambda e: int(str(e["row"])))[:room]]
-    record.processed_rows += chunk.rows
-    record.status = ImportStatus.running
-    record.updated_at = utcnow()
+    count_chunk(
+        record,
+        created=counts[LeadResultStatus.created],
+        updated=counts[LeadResultStatus.updated],
+        skipped=counts[LeadResultStatus.skipped],
+        errors=errors,
+        rows=chunk.rows,
+    )
     session.add(record)
 
 

@@ -34,6 +34,7 @@ from coldflow.services.campaigns import get_campaign
 from coldflow.services.journeys import Enrollment, Journeys
 from coldflow.store import blocklist as blocklist_store
 from coldflow.store import campaigns as campaign_store
+from coldflow.store import contacts as contact_store
 from coldflow.store import events as event_store
 from coldflow.store import leads as store
 from coldflow.store.db import after_commit
@@ -119,6 +120,7 @@ async def upsert_items(
     emails = [item.email for _, item in items]
     existing = await store.find_leads_by_emails(session, campaign.id, emails)
     blocked = await blocklist_store.blocked_among(session, campaign.workspace_id, emails)
+    suppressed = await contact_store.suppressed_emails(session, campaign.workspace_id, emails)
     seen: set[str] = set()
     now = utcnow()
     new_rows: list[dict[str, object]] = []
@@ -139,6 +141,17 @@ async def upsert_items(
         if email in blocked:
             outcome.results.append(
                 _failure(index, email, "LEAD_BLOCKLISTED", "email", "address or domain blocked")
+            )
+            continue
+        if email in suppressed:
+            outcome.results.append(
+                _failure(
+                    index,
+                    email,
+                    "LEAD_SUPPRESSED",
+                    "email",
+                    "the workspace's contact for this address bounced, complained or unsubscribed",
+                )
             )
             continue
         try:

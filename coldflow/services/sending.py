@@ -38,6 +38,7 @@ from coldflow.rendering import Tracking, apply_tracking, render_email
 from coldflow.services.rendering import email_variables
 from coldflow.store import blocklist as blocklist_store
 from coldflow.store import campaigns as campaign_store
+from coldflow.store import contacts as contact_store
 from coldflow.store import leads as lead_store
 from coldflow.store import sending as store
 
@@ -71,6 +72,8 @@ async def _stop_reason(
         return "replied"
     if await blocklist_store.is_blocked(session, campaign.workspace_id, lead.email):
         return "blocklisted"
+    if await contact_store.suppressed_emails(session, campaign.workspace_id, [lead.email]):
+        return "contact_suppressed"  # the workspace's contact bounced or complained elsewhere
     return None
 
 

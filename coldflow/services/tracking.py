@@ -37,6 +37,7 @@ async def _message_event(
         inbox_id=sent.inbox_id,
         step=sent.step,
         variant_id=sent.variant_id,
+        email_id=sent.id,
         data={"message_id": sent.message_id, "email": sent.to_email, **data},
     )
 
@@ -46,14 +47,19 @@ async def _sent_message(session: AsyncSession, sent_message_id: str | None) -> S
         raise _link_not_found()
     # Locked (PostgreSQL) so two fetches of one pixel at once cannot both count the first open.
     sent = await session.get(SentMessage, sent_message_id, with_for_update=True)
-    if sent is None or sent.lead_id is None:
+    if sent is None:
         raise _link_not_found()
     return sent
 
 
+async def _lead_of(session: AsyncSession, sent: SentMessage) -> Lead | None:
+    """The lead of a campaign email; an API email (``POST /emails``) has none."""
+    return await session.get(Lead, sent.lead_id) if sent.lead_id is not None else None
+
+
 async def _mark_opened(session: AsyncSession, sent: SentMessage, lead: Lead | None) -> None:
     """One ``email.opened`` per message; the lead's first open sets ``opened_at``."""
-    if await event_store.has_step_event(session, sent.lead_id, sent.step, "email.opened"):
+    if await event_store.has_email_event(session, sent.id, "email.opened"):
         return
     await _message_event(session, sent, "email.opened")
     if lead is not None and lead.opened_at is None:
@@ -64,7 +70,7 @@ async def _mark_opened(session: AsyncSession, sent: SentMessage, lead: Lead | No
 async def record_open(*, session: AsyncSession, links: Links, token: str) -> None:
     """The pixel of a sent message was loaded. Raises LINK_NOT_FOUND for a bad token."""
     sent = await _sent_message(session, links.opened_message(token))
-    await _mark_opened(session, sent, await session.get(Lead, sent.lead_id))
+    await _mark_opened(session, sent, await _lead_of(session, sent))
     await session.flush()
 
 
@@ -80,7 +86,7 @@ async def record_click(*, session: AsyncSession, links: Links, token: str) -> st
     if target.link_index >= len(urls) or not is_trackable(urls[target.link_index]):
         raise _link_not_found()
     url = urls[target.link_index]
-    lead = await session.get(Lead, sent.lead_id)
+    lead = await _lead_of(session, sent)
     await _mark_opened(session, sent, lead)
     await _message_event(session, sent, "email.clicked", url=url, link_index=target.link_index)
     if lead is not None and lead.clicked_at is None:

@@ -19,12 +19,21 @@ from temporalio.service import RPCError
 from coldflow.contracts.journey import JourneySignal, ReplyReceived, StopJourney, Unsubscribed
 from coldflow.errors import Unavailable
 from coldflow.ids import journey_workflow_id
-from coldflow.models import BlockKind, BlocklistEntry, Campaign, JourneyState, Lead, LeadStatus
+from coldflow.models import (
+    BlockKind,
+    BlocklistEntry,
+    Campaign,
+    ContactStatus,
+    JourneyState,
+    Lead,
+    LeadStatus,
+)
 from coldflow.models.base import utcnow
 from coldflow.schemas.triggers import TriggerAction, TriggerCreate, TriggeredLead, TriggerResult
 from coldflow.services.campaigns import get_campaign
 from coldflow.services.journeys import Journeys
 from coldflow.store import blocklist as blocklist_store
+from coldflow.store import contacts as contact_store
 from coldflow.store import events as event_store
 from coldflow.store import leads as lead_store
 from coldflow.store.db import after_commit
@@ -175,9 +184,10 @@ async def unsubscribe_address(
 
     Every lead with the address is flagged ``is_unsubscribed`` (one ``lead.unsubscribed`` event
     each, the first time), its running journey is signalled ``unsubscribed`` after the commit,
-    and the address goes on the workspace blocklist (source ``unsubscribe``) so it can never be
-    enrolled again. An unsubscribe concerns the sender, not one campaign (RFC 8058 §1, and what
-    CAN-SPAM and GDPR expect), hence the whole workspace.
+    the address goes on the workspace blocklist (source ``unsubscribe``) so it can never be
+    enrolled again, and its contact, if any, becomes ``unsubscribed``. An unsubscribe concerns
+    the sender, not one campaign (RFC 8058 §1, and what CAN-SPAM and GDPR expect), hence the
+    whole workspace.
     """
     address = email.strip().lower()
     if await blocklist_store.find_entry(session, workspace_id, address) is None:
@@ -189,6 +199,7 @@ async def unsubscribe_address(
                 source=UNSUBSCRIBE_SOURCE,
             )
         )
+    await contact_store.raise_status(session, workspace_id, address, ContactStatus.unsubscribed)
     outcome = _Outcome([], [])
     for lead in await lead_store.find_leads_by_email(session, workspace_id, address):
         if not lead.is_unsubscribed:

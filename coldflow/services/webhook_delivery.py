@@ -135,7 +135,8 @@ async def pin_target(url: str, *, allow_private: bool) -> Target:
 def build_payload(event: Event, *, variant: str | None = None) -> bytes:
     """The JSON body: ``{"type", "timestamp", "data"}`` as Standard Webhooks suggests.
 
-    ``data`` holds the event's ids (campaign, lead, inbox, step, variant) and whatever its
+    ``data`` holds the event's ids (campaign, lead, inbox, step, variant, the emails log's
+    ``email_id``) and whatever its
     writer recorded (lead email, variant label, reply label and preview, reason…);
     ``variant`` is the label of ``variant_id`` for events whose writer did not record it.
     """
@@ -148,6 +149,7 @@ def build_payload(event: Event, *, variant: str | None = None) -> bytes:
             ("step", event.step),
             ("variant_id", event.variant_id),
             ("variant", variant),
+            ("email_id", event.email_id),
         )
         if value is not None
     }

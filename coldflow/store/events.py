@@ -20,6 +20,7 @@ async def record_event(
     inbox_id: str | None = None,
     step: int | None = None,
     variant_id: str | None = None,
+    email_id: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> Event:
     event = Event(
@@ -30,6 +31,7 @@ async def record_event(
         inbox_id=inbox_id,
         step=step,
         variant_id=variant_id,
+        email_id=email_id,
         data=data or {},
     )
     session.add(event)
@@ -37,7 +39,7 @@ async def record_event(
     return event
 
 
-async def has_step_event(session: AsyncSession, lead_id: str | None, step: int, type: str) -> bool:
-    """Whether the lead already has an event of ``type`` for ``step`` (e.g. a first open)."""
-    stmt = select(Event.id).where(Event.lead_id == lead_id, Event.step == step, Event.type == type)
+async def has_email_event(session: AsyncSession, email_id: str, type: str) -> bool:
+    """Whether a sent message already has an event of ``type`` (e.g. its first open)."""
+    stmt = select(Event.id).where(Event.email_id == email_id, Event.type == type)
     return (await session.exec(stmt.limit(1))).first() is not None

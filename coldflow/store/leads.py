@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from coldflow.models import JourneyState, Lead, LeadStatus
+from coldflow.models import JourneyState, Lead, LeadImport, LeadStatus
 from coldflow.store.paging import PageRequest, PageResult, contains, fetch_page
 
 LEAD_SORTS = {
@@ -144,3 +144,20 @@ async def list_leads_by_ids(session: AsyncSession, lead_ids: Sequence[str]) -> S
     if not lead_ids:
         return []
     return (await session.exec(select(Lead).where(col(Lead.id).in_(lead_ids)))).all()
+
+
+IMPORT_SORTS = {"created_at": col(LeadImport.created_at)}
+
+
+async def list_imports(
+    session: AsyncSession, campaign_id: str, request: PageRequest
+) -> PageResult[LeadImport]:
+    stmt = select(LeadImport).where(LeadImport.campaign_id == campaign_id)
+    return await fetch_page(
+        session,
+        stmt,
+        request,
+        sortable=IMPORT_SORTS,
+        default_sort="created_at",
+        tiebreak=col(LeadImport.id),
+    )

@@ -41,6 +41,20 @@ async def try_increment(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def increment(session: AsyncSession, scope: str, scope_id: str, day: str) -> None:
+    """Count one send whatever the limit (an API email, checked against it when accepted)."""
+    await _ensure_counter(session, scope, scope_id, day)
+    await session.execute(
+        update(SendCounter)
+        .where(
+            col(SendCounter.scope) == scope,
+            col(SendCounter.scope_id) == scope_id,
+            col(SendCounter.day) == day,
+        )
+        .values(count=SendCounter.count + 1)
+    )
+
+
 async def decrement(session: AsyncSession, scope: str, scope_id: str, day: str) -> None:
     """Give back a send taken by ``try_increment`` when its partner counter was full."""
     await session.execute(

@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from coldflow.models import Event, Lead, LeadStatus, SentMessage
+from coldflow.models import Event, JourneyState, Lead, LeadStatus, SentMessage
 from coldflow.store.db import SessionFactory, unit_of_work
 from tests.fixtures.api import Tenant
 
 
 async def _seed_activity(sessions: SessionFactory, tenant: Tenant, campaign: dict) -> None:  # type: ignore[type-arg]
-    """Four leads contacted with variant A of step 1, two sent yesterday; one positive reply."""
+    """Four leads contacted with variant A of step 1, two sent yesterday; one positive reply
+    (twice: a lead answering again counts once); the replied lead and one other are done."""
     variant_id = campaign["sequences"][0]["variants"][0]["id"]
     now = datetime.now(UTC)
     async with unit_of_work(sessions) as session:
@@ -22,6 +23,7 @@ async def _seed_activity(sessions: SessionFactory, tenant: Tenant, campaign: dic
                 campaign_id=campaign["id"],
                 email=f"l{n}@example.com",
                 status=LeadStatus.contacted,
+                journey_state=JourneyState.stopped if n < 2 else JourneyState.waiting,
             )
             session.add(lead)
             await session.flush()
@@ -40,7 +42,7 @@ async def _seed_activity(sessions: SessionFactory, tenant: Tenant, campaign: dic
             )
             if n == 0:
                 lead.status = LeadStatus.replied
-                session.add(
+                session.add_all(
                     Event(
                         workspace_id=tenant.workspace_id,
                         type="email.replied",
@@ -49,8 +51,9 @@ async def _seed_activity(sessions: SessionFactory, tenant: Tenant, campaign: dic
                         step=1,
                         variant_id=variant_id,
                         data={"is_positive": True},
-                        occurred_at=now,
+                        occurred_at=now - timedelta(seconds=second),
                     )
+                    for second in (0, 1)
                 )
 
 
@@ -71,7 +74,7 @@ async def test_analytics_shape_and_numbers(client: httpx.AsyncClient, tenant: Te
     assert (data["leads_count"], data["contacted"], data["sent"]) == (4, 4, 4)
     assert (data["replies"], data["reply_rate"]) == (1, 25.0)
     assert (data["positive_replies"], data["positive_reply_rate"]) == (1, 25.0)
-    assert data["progress"] == 100
+    assert data["progress"] == 50  # two of four sequences ended
     daily = data["daily"]
     assert len(daily) == 30
     assert daily[-1]["date"] == datetime.now(UTC).date().isoformat()  # campaign zone is UTC

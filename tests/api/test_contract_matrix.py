@@ -31,13 +31,17 @@ GET and preview (POST), ``campaigns:write`` otherwise; leads, imports, lead stee
 ``leads:read``/``leads:write``; inboxes → ``inboxes:*``; blocklist (incl. GET /check) →
 ``blocklist:*``; unibox conversations (incl. attachment download) → ``conversations:*``;
 webhooks (incl. deliveries, redeliver, test, rotate-secret) → ``webhooks:*``; POST /triggers →
-``triggers:write``. ``test_scope_mapping_is_as_documented`` pins that table so a change of scope
-is a visible decision.
+``triggers:write``; the emails log → ``emails:read``, sending (POST /emails, /emails/batch)
+→ ``emails:write``; GET /stats → ``stats:read``; sender domains (incl. verify) →
+``domains:*``; contacts and lists (incl. members) → ``contacts:*``.
+``test_scope_mapping_is_as_documented`` pins that table so a change of scope is a visible
+decision.
 
 The world (A's objects): a sandbox inbox, a campaign with two steps using it, a lead, a CSV
-import, a blocklist entry and a webhook, created through the API as tests/api/test_fuzz.py
-does; a conversation with a message and an attachment, and an event with a webhook delivery,
-written through the models as the mailbox watcher and the webhook relay store them (there is no
+import, a blocklist entry, a webhook, a sender domain, a contact list and a contact, created
+through the API as tests/api/test_fuzz.py does; a conversation with a message and an
+attachment, an event with a webhook delivery and a sent email, written through the models as
+the mailbox watcher, the webhook relay and a journey store them (there is no
 API that creates them without a worker and a live SMTP/receiver).
 
 Timing: one app, database and set of keys per module; a fresh world (about 12 requests) per 404
@@ -189,6 +193,10 @@ OBJECT_PARAMS = frozenset(
         "delivery_id",
         "conversation_id",
         "attachment_id",
+        "email_id",
+        "domain_id",
+        "list_id",
+        "contact_id",
     }
 )
 # Path parameters that are not objects, and the value to use.
@@ -205,6 +213,7 @@ BODIES: dict[str, Any] = {
     "POST /api/v1/campaigns/{campaign_id}/leads": {"email": "zed@example.com"},
     "PATCH /api/v1/inboxes/{inbox_id}": {"first_name": "Zed"},
     "PATCH /api/v1/webhooks/{webhook_id}": {"is_active": False},
+    "PATCH /api/v1/domains/{domain_id}": {"dkim_selector": "cf2024"},
 }
 
 EXPECTED_SCOPES = {
@@ -231,6 +240,19 @@ EXPECTED_SCOPES = {
     "GET /api/v1/webhooks/{webhook_id}/deliveries": "webhooks:read",
     "POST /api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": "webhooks:write",
     "POST /api/v1/triggers": "triggers:write",
+    "GET /api/v1/emails": "emails:read",
+    "GET /api/v1/emails/{email_id}": "emails:read",
+    "POST /api/v1/emails": "emails:write",
+    "POST /api/v1/emails/batch": "emails:write",
+    "GET /api/v1/stats": "stats:read",
+    "GET /api/v1/domains": "domains:read",
+    "POST /api/v1/domains/{domain_id}/verify": "domains:write",
+    "DELETE /api/v1/domains/{domain_id}": "domains:write",
+    "GET /api/v1/contacts": "contacts:read",
+    "PATCH /api/v1/contacts/{contact_id}": "contacts:write",
+    "POST /api/v1/lists/{list_id}/contacts": "contacts:write",
+    "GET /api/v1/lists/{list_id}/contacts": "contacts:read",
+    "DELETE /api/v1/lists/{list_id}/contacts/{contact_id}": "contacts:write",
 }
 
 

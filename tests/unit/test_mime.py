@@ -12,8 +12,8 @@ import pytest
 from coldflow.errors import InvalidInput
 from coldflow.mime import (
     OutgoingEmail,
-    _check_line,
     build_message,
+    check_line,
     make_message_id,
     reply_subject,
 )
@@ -302,5 +302,5 @@ def test_reply_subject(previous: str, step: str | None, expected: str) -> None:
 def test_control_characters_in_a_header_are_refused(subject: str) -> None:
     """The email package splits headers on every str.splitlines() boundary (found by fuzzing)."""
     with pytest.raises(InvalidInput) as caught:
-        _check_line("subject", subject)
+        check_line("subject", subject)
     assert caught.value.code == "HEADER_INJECTION"
