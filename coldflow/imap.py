@@ -198,6 +198,7 @@ class MailboxSession:
         return await self._search(f"SINCE {day.day}-{_MONTHS[day.month - 1]}-{day.year}")
 
     async def _search(self, criteria: str) -> list[int]:
+        self._alive()  # before touching the client: a closed session has none
         response = await self._command(self._client.uid_search(criteria, charset=None))
         self._expect_ok(response, "UID SEARCH")
         # aioimaplib strips the SEARCH keyword; an untagged "n EXISTS" may share the response.
@@ -220,6 +221,7 @@ class MailboxSession:
         """The raw messages (or only their Message-ID header) without setting ``\\Seen``."""
         if not uids:
             return []
+        self._alive()
         part = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]" if headers_only else "BODY.PEEK[]"
         uid_set = ",".join(str(uid) for uid in uids)
         response = await self._command(self._client.uid("fetch", uid_set, f"(UID {part})"))
@@ -228,6 +230,7 @@ class MailboxSession:
         return [m for m in _parse_fetch(response.lines) if m.uid in wanted]
 
     async def noop(self) -> None:
+        self._alive()
         response = await self._command(self._client.noop())
         self._expect_ok(response, "NOOP")
         _raise_on_trouble(response.lines[:-1])
@@ -274,6 +277,39 @@ class MailboxSession:
             idle.cancel()
             raise ImapUnavailable("IMAP server did not end IDLE")
         return has_mail
+
+    def has_capability(self, name: str) -> bool:
+        """Whether the server advertised ``name`` on this connection (as aioimaplib recorded it).
+
+        aioimaplib checks the same set before it sends ``UID MOVE`` or ``UID EXPUNGE``, so a
+        decision taken here never disagrees with the library's own.
+        """
+        return bool(self._client is not None and self._client.has_capability(name))
+
+    async def select(self, folder: str) -> FolderState:
+        """SELECT another ``folder`` on this connection; ``self.folder`` keeps describing the
+        session's own folder. ``coldflow.imap_folders.selected`` pairs this with the way back.
+        """
+        self._alive()
+        response = await self._command(self._client.select(quote_mailbox(folder)))
+        self._expect_ok(response, f"SELECT {folder!r}")
+        return FolderState(
+            uidvalidity=_first_int(_UIDVALIDITY, response.lines),
+            uidnext=_first_int(_UIDNEXT, response.lines),
+        )
+
+    async def search(self, criteria: str) -> list[int]:
+        """UIDs matching ``criteria`` (ASCII, IMAP syntax) in the selected folder, ascending."""
+        self._alive()
+        return await self._search(criteria)
+
+    async def execute(self, command: Callable[[Any], Awaitable[Any]]) -> Any:
+        """Run ``command(client)`` (an aioimaplib call) bounded and guarded like this session's
+        own commands, for the operations the session has no method for; returns the Response
+        whatever its result, so the caller decides what a NO means.
+        """
+        self._alive()
+        return await self._command(command(self._client))
 
     async def _command(self, awaitable: Awaitable[Any]) -> Any:
         self._alive()
