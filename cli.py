@@ -105,6 +105,30 @@ def workspace_create(name: str, as_json: JsonFlag = False) -> None:
         typer.echo(f"workspace {name} ({workspace_id})\napi key (shown once): {key}")
 
 
+async def _warmup_sharing(settings: Settings, name: str, share: bool) -> None:
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        async with unit_of_work(session_factory(engine)) as session:
+            await workspace_service.set_warmup_sharing(session=session, name=name, share=share)
+    finally:
+        await engine.dispose()
+
+
+@workspace_app.command("warmup-pool")
+def workspace_warmup_pool(
+    name: str,
+    share: Annotated[
+        bool, typer.Option("--share/--private", help="Join the shared pool, or keep to itself.")
+    ] = True,
+) -> None:
+    """Let a workspace's warming inboxes exchange with other opted-in workspaces' (needs
+    COLDFLOW_WARMUP_SHARED_POOL=true on the workers)."""
+    settings = get_settings()
+    with _coded_errors():
+        asyncio.run(_warmup_sharing(settings, name, share))
+    typer.echo(f"workspace {name}: warmup pool {'shared' if share else 'private'}")
+
+
 async def _create_key(
     settings: Settings, workspace: str, scopes: list[str], name: str
 ) -> tuple[str, str]:

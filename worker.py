@@ -22,11 +22,12 @@ from activities.inboxes import InboxActivities
 from activities.lead_import import ImportActivities
 from activities.mailbox import MailboxActivities
 from activities.sending import SendingActivities
+from activities.warmup import WarmupActivities
 from activities.webhooks import WebhookActivities
 from coldflow.config import Settings, get_settings, resolve_secret_key
 from coldflow.crypto import SecretBox
 from coldflow.links import Links
-from coldflow.services import domains, email_sends, mailboxes
+from coldflow.services import domains, email_sends, mailboxes, warmup
 from coldflow.services.journeys import Journeys
 from coldflow.services.webhooks import ensure_relay
 from coldflow.store.db import create_engine, session_factory
@@ -79,10 +80,18 @@ async def build_worker(
                     relay_poll_seconds=settings.webhook_relay_poll_seconds,
                     relay_batch=settings.webhook_relay_batch,
                 ),
-                mailbox=MailboxActivities(sessions, box),
+                mailbox=MailboxActivities(sessions, box, warmup_secret=secret),
                 enrollment=EnrollmentActivities(sessions, journeys),
                 emails=EmailActivities(
                     sessions, box, links, smtp_timeout=settings.smtp_timeout_seconds
+                ),
+                warmup=WarmupActivities(
+                    sessions,
+                    box,
+                    secret=secret,
+                    shared_pool=settings.warmup_shared_pool,
+                    spam_threshold=settings.warmup_spam_threshold,
+                    smtp_timeout=settings.smtp_timeout_seconds,
                 ),
                 domains=DomainActivities(
                     sessions,
@@ -108,6 +117,7 @@ async def _ensure_watchers(settings: Settings, client: Client) -> None:
         async with session_factory(engine)() as session:
             await mailboxes.ensure_watchers(session, journeys)
             await email_sends.resume_queued(session, journeys)
+            await warmup.ensure_warmers(session, journeys)
     finally:
         await engine.dispose()
 

@@ -13,6 +13,7 @@ from activities.inboxes import InboxActivities
 from activities.lead_import import ImportActivities
 from activities.mailbox import MailboxActivities
 from activities.sending import SendingActivities
+from activities.warmup import WarmupActivities
 from activities.webhooks import WebhookActivities
 
 
@@ -27,6 +28,7 @@ def build_activities(
     enrollment: EnrollmentActivities,
     emails: EmailActivities,
     domains: DomainActivities,
+    warmup: WarmupActivities,
 ) -> list[Callable[..., Any]]:
     """The bound activity methods the worker registers."""
     return [
@@ -46,4 +48,7 @@ def build_activities(
         emails.fail_api_email,
         domains.verify_domain,
         domains.list_domains,
+        warmup.plan_warmup_day,
+        warmup.send_warmup_email,
+        warmup.send_warmup_replies,
     ]

@@ -11,6 +11,12 @@ journeys are signalled, then a second transaction moves the cursor past it. A cr
 the two leaves the cursor behind: the message is fetched again, found stored at the same
 (UIDVALIDITY, UID), and only its signals are sent again, which the journeys ignore when
 repeated. The signals are thus sent at least once and act exactly once.
+
+Warmup mail (``activities.mailbox_warmup``) is recorded as received in one transaction, then
+marked ``\\Seen \\Flagged`` in the folder, then the cursor moves past it; nothing else is written
+or signalled. A crash after the recording leaves the cursor behind: the message is fetched
+again, recorded again (which changes nothing) and flagged then. While the inbox warms up, the
+session also rescues warmup mail from the spam folder between its waits (never during IDLE).
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from coldflow import imap
+from activities import mailbox_warmup
+from coldflow import imap, imap_folders
 from coldflow.classify import parse
 from coldflow.contracts.mailbox import (
     WATCH_MAILBOX_ACTIVITY,
@@ -54,6 +61,8 @@ class _Target:
     since: date
     # Changes with the inbox row: a session that sees another version starts afresh.
     version: str
+    # While it warms up, the session also rescues warmup mail from the spam folder.
+    warming: bool = False
 
 
 class _InboxGone(Exception):
@@ -63,7 +72,12 @@ class _InboxGone(Exception):
 class MailboxActivities:
     """``poll_interval`` applies to servers without IDLE; ``idle_reissue`` is how long one IDLE
     lasts before it is re-issued (and the inbox row re-read): RFC 9051 wants under 29 minutes,
-    and NAT boxes drop quiet connections sooner."""
+    and NAT boxes drop quiet connections sooner.
+
+    ``warmup_secret`` (the installation's secret key) verifies warmup marks; without it no mail
+    is taken for warmup. A warming inbox's spam folder (``\\Junk``, else the first of
+    ``junk_folders`` that exists) is scanned at the session's start and every
+    ``junk_scan_seconds``."""
 
     def __init__(
         self,
@@ -73,12 +87,18 @@ class MailboxActivities:
         poll_interval: float = 60.0,
         idle_reissue: float = 180.0,
         fetch_batch: int = 25,
+        warmup_secret: str = "",
+        junk_folders: Sequence[str] = imap_folders.DEFAULT_JUNK_NAMES,
+        junk_scan_seconds: float = 60.0,
     ) -> None:
         self.sessions = sessions
         self.box = box
         self.poll_interval = poll_interval
         self.idle_reissue = idle_reissue
         self.fetch_batch = fetch_batch
+        self.warmup_secret = warmup_secret
+        self.junk_folders = junk_folders
+        self.junk_scan_seconds = junk_scan_seconds
 
     @activity.defn(name=WATCH_MAILBOX_ACTIVITY)
     async def watch_mailbox(self, inp: WatchMailboxInput) -> WatchMailboxResult:
@@ -117,6 +137,7 @@ class MailboxActivities:
                 settings=imap_settings(inbox, self.box),
                 since=inbox.created_at.date() - timedelta(days=1),
                 version=inbox.updated_at.isoformat(),
+                warming=inbox.is_warming,
             )
 
 
@@ -135,11 +156,27 @@ class _Session:
         # Several beats per heartbeat timeout, so one late beat never times the session out.
         self.tick = max(0.5, timeout.total_seconds() / 4) if timeout else 10.0
         self.mode = ""
+        self.warming = target.warming
+        self.rescue = mailbox_warmup.JunkRescue(
+            owner.sessions,
+            target.workspace_id,
+            target.inbox_id,
+            secret=owner.warmup_secret,
+            folders=owner.junk_folders,
+            interval=owner.junk_scan_seconds,
+            batch=owner.fetch_batch,
+            beat=self.beat,
+        )
 
     async def run(self, mailbox: imap.MailboxSession) -> WatchMailboxResult:
         self.mode = "idle" if mailbox.has_idle else "poll"
         while True:
             found = await self.sync(mailbox)
+            if self.rescue.seconds_left(self.warming) == 0:
+                # Between two waits, never during IDLE. Its visit to the spam folder makes
+                # the server announce INBOX's messages again: the loop looks once more.
+                await self.rescue.scan(mailbox)
+                continue
             if time.monotonic() >= self.deadline:
                 return WatchMailboxResult(WatchOutcome.ROTATE, self.stored, self.mode)
             if found or mailbox.take_announced():
@@ -147,13 +184,15 @@ class _Session:
             fresh = await self.owner.load_target(self.target.workspace_id, self.target.inbox_id)
             if fresh is None:
                 raise _InboxGone
+            self.warming = fresh.warming
             if fresh.version != self.target.version:
                 reason = "inbox settings changed"
                 return WatchMailboxResult(WatchOutcome.ROTATE, self.stored, self.mode, reason)
             await self.wait(mailbox)
 
     async def wait(self, mailbox: imap.MailboxSession) -> None:
-        left = self.deadline - time.monotonic()
+        # Ends in time for the next spam-folder scan, which cannot run during IDLE.
+        left = min(self.deadline - time.monotonic(), self.rescue.seconds_left(self.warming))
         if mailbox.has_idle:
             await mailbox.wait_for_mail(
                 max_wait=min(left, self.owner.idle_reissue), tick=self.tick, on_tick=self.beat
@@ -166,7 +205,9 @@ class _Session:
         await mailbox.noop()
 
     async def beat(self) -> None:
-        activity.heartbeat({"stored": self.stored, "mode": self.mode})
+        activity.heartbeat(
+            {"stored": self.stored, "mode": self.mode, "rescued": self.rescue.rescued}
+        )
         if activity.is_worker_shutdown():
             # Hand the mailbox to another worker now rather than after the heartbeat timeout.
             raise ApplicationError(
@@ -194,7 +235,7 @@ class _Session:
         for start in range(0, len(uids), self.owner.fetch_batch):
             chunk = uids[start : start + self.owner.fetch_batch]
             for message in await mailbox.fetch(chunk):
-                new += await self.process(folder.uidvalidity, message)
+                new += await self.process(mailbox, folder.uidvalidity, message)
                 await self.advance(folder.uidvalidity, message.uid)
                 await self.beat()
             await self.advance(folder.uidvalidity, chunk[-1])
@@ -226,8 +267,25 @@ class _Session:
             await self.beat()
         return keep
 
-    async def process(self, uidvalidity: int, message: imap.FetchedMessage) -> int:
-        """Store one message and signal its journeys; 1 when it was new."""
+    async def process(
+        self, mailbox: imap.MailboxSession, uidvalidity: int, message: imap.FetchedMessage
+    ) -> int:
+        """Store one message and signal its journeys; 1 when it was new. Warmup mail is only
+        recorded as received and marked read and flagged."""
+        parsed = parse(message.raw)
+        mark = mailbox_warmup.mark_of(parsed, self.owner.warmup_secret)
+        if mark is not None:
+            target = self.target
+            ours = await mailbox_warmup.record(
+                self.owner.sessions,
+                target.workspace_id,
+                target.inbox_id,
+                {message.uid: mark},
+                in_spam=False,
+            )
+            if ours:
+                await imap_folders.mark_seen_and_flagged(mailbox, target.settings.folder, ours)
+                return 0
         result = None
         for attempt in (1, 2):
             try:
@@ -238,7 +296,12 @@ class _Session:
                     if inbox is None:
                         raise _InboxGone
                     result = await inbound.store_message(
-                        db, inbox=inbox, uidvalidity=uidvalidity, uid=message.uid, raw=message.raw
+                        db,
+                        inbox=inbox,
+                        uidvalidity=uidvalidity,
+                        uid=message.uid,
+                        raw=message.raw,
+                        parsed=parsed,
                     )
                 break
             except IntegrityError:

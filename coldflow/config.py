@@ -59,6 +59,13 @@ class Settings(BaseSettings):
         description="host:port of the DNS server for sender-domain checks (default: the system's)",
     )
     dns_timeout_seconds: float = 5.0
+    warmup_shared_pool: bool = Field(
+        default=False,
+        description="Let workspaces that opt in share one warmup pool across the installation",
+    )
+    warmup_spam_threshold: float = Field(
+        default=0.20, gt=0, le=1, description="3-day spam rate at which warmup stops growing"
+    )
     webhook_relay_poll_seconds: float = 0.5
     webhook_relay_batch: int = 100
 

@@ -9,6 +9,7 @@ from workflows.inbox_check import InboxConnectionCheckWorkflow
 from workflows.journey import LeadJourneyWorkflow
 from workflows.lead_import import LeadImportWorkflow
 from workflows.mailbox import MailboxWatcherWorkflow
+from workflows.warmup import InboxWarmupWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 WORKFLOWS = [
@@ -23,4 +24,5 @@ WORKFLOWS = [
     EmailSendWorkflow,
     DomainVerifyWorkflow,
     DomainsRecheckWorkflow,
+    InboxWarmupWorkflow,
 ]

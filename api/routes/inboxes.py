@@ -10,8 +10,11 @@ from api.deps import InboxesRead, InboxesWrite, JourneysDep, SecretBoxDep, Sessi
 from api.envelope import Data, Page, PageParams
 from api.errors import responses
 from api.uow import UnitOfWorkRoute
+from coldflow.models.base import utcnow
 from coldflow.schemas.inboxes import InboxCreate, InboxRead, InboxUpdate, SandboxMessage
+from coldflow.schemas.warmup import WarmupStats
 from coldflow.services import inboxes as service
+from coldflow.services import warmup
 from coldflow.store import inboxes as store
 
 router = APIRouter(prefix="/inboxes", tags=["inboxes"], route_class=UnitOfWorkRoute)
@@ -39,6 +42,7 @@ async def create_inbox(
         session=session, box=box, workspace_id=key.workspace_id, data=body
     )
     service.request_check(session, journeys, inbox)
+    warmup.warm_after_commit(session, inbox, journeys)
     return Data(data=await service.inbox_view(session, inbox, with_campaigns=True))
 
 
@@ -126,3 +130,14 @@ async def list_inbox_messages(
     result = await store.list_sent_by_inbox(session, key.workspace_id, inbox_id, params)
     items = [SandboxMessage.model_validate(m, from_attributes=True) for m in result.items]
     return Page.of(result, items)  # type: ignore[arg-type]
+
+
+@router.get("/{inbox_id}/warmup/stats", response_model=Data[WarmupStats], responses=responses(404))
+async def warmup_stats(inbox_id: str, session: SessionDep, key: InboxesRead) -> Data[WarmupStats]:
+    """Seed 003's warmup statistics over the last 7 days (``sent``, ``received``,
+    ``saved_from_spam``, ``health_score``, ``ramp_up_progress``, ``daily``), plus where the ramp
+    stands and, when warmup sends nothing or holds its volume, why."""
+    inbox = await service.get_inbox(
+        session=session, workspace_id=key.workspace_id, inbox_id=inbox_id
+    )
+    return Data(data=await warmup.warmup_stats(session, inbox, utcnow()))

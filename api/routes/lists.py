@@ -159,16 +159,19 @@ async def import_contacts(
 
 
 @router.get(
-    "/{list_id}/imports/{import_id}",
+    "/{list_id}/imports/{contact_import_id}",
     response_model=Data[LeadImportRead],
     responses=responses(404),
 )
 async def get_contact_import(
-    list_id: str, import_id: str, session: SessionDep, key: ContactsRead
+    list_id: str, contact_import_id: str, session: SessionDep, key: ContactsRead
 ) -> Data[LeadImportRead]:
     """Progress of a CSV import into the list: rows processed, outcomes, the first 1,000
     errors."""
     record = await list_imports.get_list_import(
-        session=session, workspace_id=key.workspace_id, list_id=list_id, import_id=import_id
+        session=session,
+        workspace_id=key.workspace_id,
+        list_id=list_id,
+        import_id=contact_import_id,
     )
     return Data(data=LeadImportRead.model_validate(record, from_attributes=True))

@@ -40,6 +40,8 @@ EVENT_TYPES: dict[str, str] = {
     "campaign.paused": "The campaign was paused; its journeys wait.",
     "campaign.completed": "The campaign's last journey ended.",
     "inbox.error": "An inbox failed its connection check or was refused by its SMTP server.",
+    "inbox.warmup_paused": "An inbox's warmup stopped growing: too much of it landed in spam "
+    "over the last 3 days (data: reason, volume).",
     "domain.degraded": "A sender domain's DNS check got worse than before (daily re-check or a "
     "requested one); data lists the failing checks with their fix hints.",
 }

@@ -36,6 +36,7 @@ from coldflow.models.inbox import (
 from coldflow.models.lead import JourneyState, Lead, LeadStatus
 from coldflow.models.lead_import import ImportKind, ImportStatus, LeadImport
 from coldflow.models.message import EmailSource, EmailTag, SendCounter, SendStatus, SentMessage
+from coldflow.models.warmup import WarmupMessage
 from coldflow.models.webhook import WebhookDelivery, WebhookEndpoint
 from coldflow.models.workspace import ALL_SCOPES, WILDCARD_SCOPE, ApiKey, Workspace
 
@@ -82,6 +83,7 @@ __all__ = [
     "StepCondition",
     "TransportSecurity",
     "Variant",
+    "WarmupMessage",
     "WebhookDelivery",
     "WebhookEndpoint",
     "Workspace",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import JSON, Field, SQLModel
 
 from coldflow.ids import new_id
 from coldflow.models.base import UTCDateTime, enum_type, utcnow
@@ -80,6 +81,15 @@ class Inbox(SQLModel, table=True):
     daily_campaign_limit: int = 50
     is_warming: bool = False
     daily_warmup_limit: int = 10
+    # The warmup ramp (coldflow.warmup): first day's volume, growth per day, share answered,
+    # the zone of the working hours (Mon–Fri 09:00–17:00) warmup mail is sent in.
+    warmup_start: int = 2
+    warmup_step: int = 2
+    warmup_reply_rate: int = 30
+    warmup_timezone: str = Field(default="UTC", max_length=64)
+    # Where the ramp stands (a RampState), carried across days and across off/on.
+    warmup_state: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    warmup_reason: str | None = None
     signature: str = ""
     reply_to: str | None = Field(default=None, max_length=320)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -41,6 +41,8 @@ class Workspace(SQLModel, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True)
     name: str = Field(max_length=150, unique=True, index=True)
+    # Opt-in to the installation's shared warmup pool (when the operator allows sharing).
+    warmup_shared_pool: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

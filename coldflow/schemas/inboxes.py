@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from coldflow.models import ConnectionStatus, ConnectionType, Provider, TransportSecurity
+from coldflow.schedule import SUPPORTED_TIMEZONES
 from coldflow.schemas.common import Email
+
+
+def _zone(name: str) -> str:
+    """The zones campaign schedules accept (seed 003's list), so warmup hours can use any."""
+    if name not in SUPPORTED_TIMEZONES:
+        raise ValueError(f"{name!r} is not a supported time zone (the campaign schedule's list)")
+    return name
+
+
+Zone = Annotated[str, AfterValidator(_zone)]
 
 
 class ServerIn(BaseModel):
@@ -71,6 +82,14 @@ class InboxCreate(BaseModel):
     daily_campaign_limit: int = Field(default=50, ge=1, le=500)
     is_warming: bool = False
     daily_warmup_limit: int = Field(default=10, ge=1, le=100)
+    warmup_start: int = Field(default=2, ge=1, le=100, description="Warmup emails on day 1")
+    warmup_step: int = Field(default=2, ge=0, le=50, description="Added to the volume each day")
+    warmup_reply_rate: int = Field(
+        default=30, ge=0, le=100, description="Percent of received warmup mail answered"
+    )
+    warmup_timezone: Zone = Field(
+        default="UTC", max_length=64, description="Zone of the Mon–Fri 09:00–17:00 warmup hours"
+    )
     signature: str = Field(default="", max_length=10_000)
     reply_to: Email | None = None
 
@@ -93,6 +112,10 @@ class InboxUpdate(BaseModel):
     is_active: bool | None = None
     is_warming: bool | None = None
     daily_warmup_limit: int | None = Field(default=None, ge=1, le=100)
+    warmup_start: int | None = Field(default=None, ge=1, le=100)
+    warmup_step: int | None = Field(default=None, ge=0, le=50)
+    warmup_reply_rate: int | None = Field(default=None, ge=0, le=100)
+    warmup_timezone: Zone | None = Field(default=None, max_length=64)
     signature: str | None = Field(default=None, max_length=10_000)
     reply_to: Email | Literal[""] | None = Field(default=None, description="empty clears it")
     smtp: SmtpIn | None = None
@@ -136,6 +159,13 @@ class InboxRead(BaseModel):
     is_warming: bool
     daily_campaign_limit: int
     daily_warmup_limit: int
+    warmup_start: int
+    warmup_step: int
+    warmup_reply_rate: int
+    warmup_timezone: str
+    warmup_status: str | None = Field(
+        description="Why warmup sends nothing or holds its volume (a pool of one, spam), if so"
+    )
     smtp: ServerRead | None
     imap: ImapRead | None
     campaigns: list[InboxCampaign] | None = None

@@ -101,15 +101,22 @@ def message_key(parsed: ParsedMessage, raw: bytes) -> str:
 
 
 async def store_message(
-    session: AsyncSession, *, inbox: Inbox, uidvalidity: int, uid: int, raw: bytes
+    session: AsyncSession,
+    *,
+    inbox: Inbox,
+    uidvalidity: int,
+    uid: int,
+    raw: bytes,
+    parsed: ParsedMessage | None = None,
 ) -> StoreResult:
     """Store one fetched message exactly once; the signals to send after the commit.
 
     Two guards make it exactly once: the lookups below, and the unique constraints on
     (workspace, Message-ID) and (inbox, UIDVALIDITY, UID) for a race between two sessions,
     whose ``IntegrityError`` the caller answers by running this again in a new transaction.
+    ``parsed`` is ``parse(raw)`` when the caller has it already.
     """
-    parsed = parse(raw)
+    parsed = parsed if parsed is not None else parse(raw)
     verdict = classify(parsed)
     key = message_key(parsed, raw)
     if await store.find_message_at(session, inbox.id, uidvalidity, uid) is not None:

@@ -29,7 +29,7 @@ from coldflow.schemas.inboxes import (
     ServerRead,
     SmtpIn,
 )
-from coldflow.services import domains, mailboxes
+from coldflow.services import domains, mailboxes, warmup
 from coldflow.services.journeys import Journeys
 from coldflow.store import events as event_store
 from coldflow.store import inboxes as store
@@ -236,6 +236,8 @@ async def update_inbox(
     await session.flush()
     if "is_active" in changes:
         mailboxes.watch_after_commit(session, inbox, journeys)
+    if "is_warming" in changes or "is_active" in changes:
+        warmup.warm_after_commit(session, inbox, journeys)
     return inbox, credentials_changed
 
 
@@ -263,6 +265,7 @@ async def delete_inbox(
     await session.delete(inbox)
     await session.flush()
     mailboxes.watch_after_commit(session, inbox, journeys, watch=False)
+    warmup.warm_after_commit(session, inbox, journeys, warm=False)
 
 
 async def inbox_view(session: AsyncSession, inbox: Inbox, *, with_campaigns: bool) -> InboxRead:
@@ -288,6 +291,11 @@ async def inbox_view(session: AsyncSession, inbox: Inbox, *, with_campaigns: boo
         is_warming=inbox.is_warming,
         daily_campaign_limit=inbox.daily_campaign_limit,
         daily_warmup_limit=inbox.daily_warmup_limit,
+        warmup_start=inbox.warmup_start,
+        warmup_step=inbox.warmup_step,
+        warmup_reply_rate=inbox.warmup_reply_rate,
+        warmup_timezone=inbox.warmup_timezone,
+        warmup_status=inbox.warmup_reason if inbox.is_warming else None,
         smtp=ServerRead(
             host=inbox.smtp_host,
             port=inbox.smtp_port,

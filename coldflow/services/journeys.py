@@ -173,6 +173,21 @@ class Journeys:
             raise
         return True
 
+    async def signal_workflow(self, workflow_id: str, signal: str) -> bool:
+        """Signal any workflow by id (a warmup's stop); False when none runs. 503 when
+        Temporal cannot be reached."""
+        client = await self.client()
+        try:
+            await client.get_workflow_handle(workflow_id).signal(signal)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise Unavailable(
+                f"Temporal refused to signal {workflow_id}: {exc.message}",
+                code="TEMPORAL_UNAVAILABLE",
+            ) from exc
+        return True
+
     async def signal_campaign(
         self,
         campaign_id: str,

@@ -82,3 +82,14 @@ async def ensure_default_key(*, session: AsyncSession, stored_key: str | None) -
         await create_workspace(session=session, name=DEFAULT_WORKSPACE)
     issued = await create_api_key(session=session, workspace_name=DEFAULT_WORKSPACE, name="dev")
     return issued.secret, True
+
+
+async def set_warmup_sharing(*, session: AsyncSession, name: str, share: bool) -> Workspace:
+    """Opt a workspace in to (or out of) the installation's shared warmup pool; it takes effect
+    only where the operator allows sharing (``COLDFLOW_WARMUP_SHARED_POOL``)."""
+    workspace = await store.get_workspace_by_name(session, name)
+    if workspace is None:
+        raise NotFound("workspace", name)
+    workspace.warmup_shared_pool = share
+    session.add(workspace)
+    return workspace

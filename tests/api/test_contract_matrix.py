@@ -197,6 +197,7 @@ OBJECT_PARAMS = frozenset(
         "domain_id",
         "list_id",
         "contact_id",
+        "contact_import_id",
     }
 )
 # Path parameters that are not objects, and the value to use.
@@ -231,6 +232,7 @@ EXPECTED_SCOPES = {
     "GET /api/v1/leads/{lead_id}": "leads:read",
     "POST /api/v1/inboxes/{inbox_id}/validate": "inboxes:write",
     "GET /api/v1/inboxes/{inbox_id}/messages": "inboxes:read",
+    "GET /api/v1/inboxes/{inbox_id}/warmup/stats": "inboxes:read",
     "GET /api/v1/blocklist/check": "blocklist:read",
     "DELETE /api/v1/blocklist/{entry_id}": "blocklist:write",
     "GET /api/v1/unibox/conversations/{conversation_id}/attachments/{attachment_id}": (
