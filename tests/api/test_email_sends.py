@@ -4,6 +4,7 @@ delivered to the real test SMTP server (aiosmtpd) by a real worker on Temporal."
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -246,3 +247,47 @@ async def test_queued_email_without_workflow_is_resumed(
     [received] = await smtp_server.wait_for(1)
     assert received.message["Message-ID"] == queued.message_id
     await wait_for_email(client, tenant, queued.id, "sent")
+
+
+@pytest.mark.usefixtures("worker", "inbox")
+async def test_idempotent_retry_sends_once(
+    client: httpx.AsyncClient, tenant: Tenant, smtp_server: SmtpServer
+) -> None:
+    headers = {**tenant.headers, "Idempotency-Key": "welcome-ann"}
+    first = await client.post(EMAILS, json=body(), headers=headers)
+    retry = await client.post(EMAILS, json=body(), headers=headers)
+    assert first.status_code == retry.status_code == 202
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    await wait_for_email(client, tenant, first.json()["data"]["id"], "sent")
+    listed = await client.get(EMAILS, headers=tenant.headers)
+    assert listed.json()["metadata"]["total_count"] == 1
+    assert len(smtp_server.messages) == 1
+
+
+@pytest.mark.usefixtures("worker", "inbox")
+async def test_tracked_email_records_opens_and_clicks(
+    client: httpx.AsyncClient, tenant: Tenant, smtp_server: SmtpServer
+) -> None:
+    """An API email with tracking: the pixel and the rewritten link of the delivered bytes go
+    through the public endpoints and show as events of that email."""
+    html = '<p>See <a href="https://acme.example/docs">the docs</a>.</p>'
+    response = await client.post(
+        EMAILS,
+        json=body(html=html, track_opens=True, track_clicks=True),
+        headers=tenant.headers,
+    )
+    email_id = response.json()["data"]["id"]
+    [received] = await smtp_server.wait_for(1)
+    await wait_for_email(client, tenant, email_id, "sent")  # events in their real order
+    part = received.message.get_body(preferencelist=("html",))
+    assert part is not None
+    sent_html = part.get_content()
+    [pixel] = re.findall(r'"http://127\.0\.0\.1:8000(/t/o/[^"]+)"', sent_html)
+    [link] = re.findall(r'"http://127\.0\.0\.1:8000(/t/c/[^"]+)"', sent_html)
+    assert (await client.get(pixel)).status_code == 200
+    clicked = await client.get(link)
+    assert clicked.headers["location"] == "https://acme.example/docs"
+    shown = (await client.get(f"{EMAILS}/{email_id}", headers=tenant.headers)).json()["data"]
+    assert (shown["opens"], shown["clicks"]) == (1, 1)
+    assert [e["type"] for e in shown["events"]] == ["email.sent", "email.opened", "email.clicked"]
