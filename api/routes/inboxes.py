@@ -15,6 +15,7 @@ from coldflow.schemas.inboxes import InboxCreate, InboxRead, InboxUpdate, Sandbo
 from coldflow.schemas.warmup import WarmupStats
 from coldflow.services import inboxes as service
 from coldflow.services import warmup
+from coldflow.services import warmup_stats as warmup_stats_service
 from coldflow.store import inboxes as store
 
 router = APIRouter(prefix="/inboxes", tags=["inboxes"], route_class=UnitOfWorkRoute)
@@ -140,4 +141,4 @@ async def warmup_stats(inbox_id: str, session: SessionDep, key: InboxesRead) -> 
     inbox = await service.get_inbox(
         session=session, workspace_id=key.workspace_id, inbox_id=inbox_id
     )
-    return Data(data=await warmup.warmup_stats(session, inbox, utcnow()))
+    return Data(data=await warmup_stats_service.warmup_stats(session, inbox, utcnow()))

@@ -28,7 +28,6 @@ from coldflow.contracts.warmup import (
 )
 from coldflow.errors import Unavailable
 from coldflow.models import Inbox, Provider, WarmupMessage
-from coldflow.schemas.warmup import WarmupDay, WarmupRamp, WarmupStats
 from coldflow.services.journeys import Journeys
 from coldflow.store import events as event_store
 from coldflow.store import warmup as store
@@ -101,7 +100,7 @@ async def plan_day(
             reason=inbox.warmup_reason,
             next_day_at=next_day_at,
         )
-    sent, spam = await store.sent_and_spam(session, inbox.id, _last_days(today))
+    sent, spam = await store.sent_and_spam(session, inbox.id, last_days(today))
     previous = ramp_state(inbox)
     state = warmup_math.next_volume(
         ramp_settings(inbox, spam_threshold),
@@ -145,7 +144,7 @@ def _unusable(inbox: Inbox) -> str | None:
     return None
 
 
-def _last_days(today: date, count: int = warmup_math.SPAM_WINDOW_DAYS) -> list[str]:
+def last_days(today: date, count: int = warmup_math.SPAM_WINDOW_DAYS) -> list[str]:
     return [(today - timedelta(days=n)).isoformat() for n in range(count)]
 
 
@@ -375,45 +374,3 @@ async def ensure_warmers(session: AsyncSession, journeys: Journeys) -> int:
             )
             started += 1
     return started
-
-
-# --- stats (GET /inboxes/{id}/warmup/stats) ----------------------------------------------------
-
-STATS_DAYS = 7
-
-
-async def warmup_stats(session: AsyncSession, inbox: Inbox, now: datetime) -> WarmupStats:
-    """Seed 003's numbers over the last 7 local days; health from the last 3 (the guardrail's
-    window), so a held ramp and a low score tell the same story."""
-    today = schedule_math.local_day(working_hours(inbox), now)
-    days = [(today - timedelta(days=n)).isoformat() for n in range(STATS_DAYS)][::-1]
-    per_day = await store.daily_sent_and_spam(session, inbox.id, days)
-    sent_3d, spam_3d = await store.sent_and_spam(session, inbox.id, _last_days(today))
-    received, rescued = await store.received_since(
-        session, inbox.id, now - timedelta(days=STATS_DAYS)
-    )
-    state = ramp_state(inbox)
-    volume = state.volume if state.planned_on == today.isoformat() else 0
-    status = inbox.warmup_reason if inbox.is_warming else "warmup is off (is_warming is false)"
-    return WarmupStats(
-        sent=sum(n for n, _ in per_day.values()),
-        received=received,
-        saved_from_spam=rescued,
-        health_score=warmup_math.health_score(sent_3d, spam_3d),
-        ramp_up_progress=warmup_math.ramp_progress(state.volume, inbox.daily_warmup_limit),
-        daily=[
-            WarmupDay(
-                date=day, sent=per_day.get(day, (0, 0))[0], spam_count=per_day.get(day, (0, 0))[1]
-            )
-            for day in days
-        ],
-        is_warming=inbox.is_warming,
-        ramp=WarmupRamp(
-            day=state.days_planned,
-            volume=volume,
-            limit=inbox.daily_warmup_limit,
-            start=inbox.warmup_start,
-            step=inbox.warmup_step,
-        ),
-        status=status,
-    )

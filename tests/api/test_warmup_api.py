@@ -262,6 +262,7 @@ async def test_spam_guardrail_holds_the_volume_and_says_so(
     from coldflow.contracts.warmup import PlanWarmupInput
     from coldflow.models import ConnectionStatus, Event
     from coldflow.services import warmup as warmup_service
+    from coldflow.services import warmup_stats
 
     wednesday = datetime(2026, 12, 9, 6, 0, tzinfo=UTC)
     sessions = _sessions(client)
@@ -306,7 +307,7 @@ async def test_spam_guardrail_holds_the_volume_and_says_so(
         events = (
             await session.exec(select(Event).where(Event.type == "inbox.warmup_paused"))
         ).all()
-        stats = await warmup_service.warmup_stats(
+        stats = await warmup_stats.warmup_stats(
             session, (await session.get(Inbox, inboxes[0].id)), wednesday
         )  # type: ignore[arg-type]
     assert [(e.inbox_id, e.data["volume"]) for e in events] == [(inboxes[0].id, 6)]

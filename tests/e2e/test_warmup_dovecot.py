@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.warmup import WarmupActivities
 from coldflow.contracts.warmup import SendWarmupInput, WarmupInput
 from coldflow.models import Conversation, Inbox, SentMessage, WarmupMessage
-from coldflow.services import warmup as warmup_service
+from coldflow.services import warmup_stats
 from coldflow.store.db import unit_of_work
 from tests.activities.test_mailbox import environment
 from tests.activities.test_warmup_receiving import (
@@ -93,8 +93,8 @@ async def test_rescued_from_junk_answered_in_thread_and_counted(
     assert again.sent == 0  # owed once, answered once
 
     async with unit_of_work(world.sessions) as session:
-        b_stats = await warmup_service.warmup_stats(session, await session.get(Inbox, b.id), NOW)  # type: ignore[arg-type]
-        a_stats = await warmup_service.warmup_stats(session, await session.get(Inbox, a.id), NOW)  # type: ignore[arg-type]
+        b_stats = await warmup_stats.warmup_stats(session, await session.get(Inbox, b.id), NOW)  # type: ignore[arg-type]
+        a_stats = await warmup_stats.warmup_stats(session, await session.get(Inbox, a.id), NOW)  # type: ignore[arg-type]
     assert (b_stats.received, b_stats.saved_from_spam, b_stats.sent) == (1, 1, 1)
     assert (a_stats.sent, a_stats.received) == (1, 0)
     assert a_stats.daily[-1].model_dump() == {
