@@ -31,26 +31,23 @@ from coldflow.contracts.journey import (
 from coldflow.models import (
     Attachment,
     Campaign,
-    ContactStatus,
     Conversation,
     ConversationMessage,
+    EmailSource,
     Folder,
     Inbox,
     Lead,
-    LeadStatus,
     MessageKind,
-    SendStatus,
     SentMessage,
 )
 from coldflow.models.base import utcnow
+from coldflow.services import inbound_events
+from coldflow.services.inbound_events import clean
 from coldflow.services.journeys import Journeys
-from coldflow.store import contacts as contact_store
-from coldflow.store import events as event_store
 from coldflow.store import inbound as store
 
 HUMAN = (Kind.REPLY, Kind.UNSUBSCRIBE)
 SYNTHETIC_DOMAIN = "coldflow.invalid"
-PREVIEW_CHARS = 200
 
 
 class StoreStatus(StrEnum):
@@ -138,14 +135,14 @@ async def store_message(
         label=verdict.label,
         message_id=key,
         in_reply_to=_clip(parsed.in_reply_to, 255) or None,
-        references=[_clean(r) for r in parsed.references],
+        references=[clean(r) for r in parsed.references],
         from_email=_clip(parsed.from_email, 320),
         from_name=_clip(parsed.from_name, 200),
-        to_recipients=[{"email": _clean(e), "name": ""} for e in parsed.to],
-        cc_recipients=[{"email": _clean(e), "name": ""} for e in parsed.cc],
-        subject=_clean(parsed.subject),
-        text=_clean(parsed.text),
-        html=_clean(parsed.html) if parsed.html is not None else None,
+        to_recipients=[{"email": clean(e), "name": ""} for e in parsed.to],
+        cc_recipients=[{"email": clean(e), "name": ""} for e in parsed.cc],
+        subject=clean(parsed.subject),
+        text=clean(parsed.text),
+        html=clean(parsed.html) if parsed.html is not None else None,
         sent_message_id=match.sent.id if match.sent is not None else None,
         imap_uidvalidity=uidvalidity,
         imap_uid=uid,
@@ -164,7 +161,13 @@ async def store_message(
     ]
     await store.add_message(session, message, attachments)
     if match.lead is not None and match.campaign is not None:
-        await _record(session, inbox, parsed, verdict, match, message, conversation)
+        await inbound_events.record_lead_message(
+            session, inbox, parsed, verdict, match.lead, match.sent, message, conversation
+        )
+    elif match.sent is not None:
+        await inbound_events.record_api_email_message(
+            session, parsed, verdict, match.sent, message, conversation
+        )
     notices = await _notices(session, inbox, parsed, verdict, match, key)
     return StoreResult(StoreStatus.STORED, key, verdict.kind, notices, conversation.id)
 
@@ -195,6 +198,8 @@ async def _match(
         lead = await session.get(Lead, sent.lead_id)
         if lead is not None:
             return await _with_campaign(session, lead, sent)
+    if sent is not None and sent.source == EmailSource.api:
+        return _Match(sent=sent)  # an API email (POST /emails): no lead, no journey
     unibox = await store.find_outgoing(session, inbox.workspace_id, ids)
     outgoing = {m.message_id: m for m in unibox}
     ours = next((outgoing[i] for i in ids if i in outgoing), None)
@@ -249,7 +254,9 @@ async def _conversation(
         conversation = await store.find_contact_conversation(
             session, inbox.workspace_id, inbox.id, contact
         )
-    human = verdict.kind in HUMAN and (match.lead is not None or match.conversation is not None)
+    human = verdict.kind in HUMAN and (
+        match.lead is not None or match.conversation is not None or match.sent is not None
+    )
     if conversation is None:
         conversation = Conversation(
             workspace_id=inbox.workspace_id,
@@ -257,7 +264,7 @@ async def _conversation(
             lead_id=match.lead.id if match.lead is not None else None,
             inbox_id=inbox.id,
             contact_email=contact,
-            subject=_clean(parsed.subject),
+            subject=clean(parsed.subject),
             folder=Folder.others,
             last_message_at=received,
         )
@@ -274,64 +281,6 @@ async def _conversation(
     session.add(conversation)
     await session.flush()
     return conversation
-
-
-async def _record(
-    session: AsyncSession,
-    inbox: Inbox,
-    parsed: ParsedMessage,
-    verdict: Classification,
-    match: _Match,
-    message: ConversationMessage,
-    conversation: Conversation,
-) -> None:
-    """The lead's new state and the event log (webhooks, analytics), once per stored message."""
-    lead, sent = match.lead, match.sent
-    assert lead is not None
-    base = {
-        "email": lead.email,
-        "from_email": parsed.from_email,
-        "message_id": message.message_id,
-        "conversation_id": conversation.id,
-        "replied_to": sent.message_id if sent is not None else None,
-    }
-    event_type: str | None = None
-    data: dict[str, object] = {}
-    if verdict.kind == Kind.REPLY:
-        lead.status = LeadStatus.replied
-        event_type = "email.replied"
-        preview = " ".join(parsed.text.split())[:PREVIEW_CHARS]
-        data = {"label": verdict.label, "is_positive": verdict.is_positive, "preview": preview}
-    elif verdict.kind == Kind.UNSUBSCRIBE and not lead.is_unsubscribed:
-        lead.is_unsubscribed = True
-        event_type, data = "lead.unsubscribed", {"source": "reply"}
-    elif verdict.kind == Kind.BOUNCE and verdict.bounce is not None:
-        bounce = verdict.bounce
-        data = {"hard": bounce.hard, "status": bounce.status, "diagnostic": bounce.diagnostic}
-        event_type = None if (bounce.hard and lead.is_bounced) else "email.bounced"
-        if bounce.hard:
-            lead.is_bounced = True
-            await contact_store.raise_status(
-                session, inbox.workspace_id, lead.email, ContactStatus.bounced
-            )
-            if sent is not None:
-                sent.status, sent.error = SendStatus.bounced, _clean(bounce.diagnostic) or None
-                session.add(sent)
-    lead.updated_at = utcnow()
-    session.add(lead)
-    if event_type is not None:
-        await event_store.record_event(
-            session,
-            workspace_id=inbox.workspace_id,
-            type=event_type,
-            campaign_id=lead.campaign_id,
-            lead_id=lead.id,
-            inbox_id=inbox.id,
-            step=sent.step if sent is not None else None,
-            variant_id=sent.variant_id if sent is not None else None,
-            email_id=sent.id if sent is not None else None,
-            data={**base, **data},
-        )
 
 
 # --- signals ----------------------------------------------------------------------------------
@@ -401,11 +350,5 @@ async def _company_stops(
     return notices
 
 
-def _clean(value: str) -> str:
-    """PostgreSQL text cannot hold NUL, and a message that can never be stored would stall
-    its mailbox behind it forever."""
-    return value.replace("\x00", "")
-
-
 def _clip(value: str, limit: int) -> str:
-    return _clean(value)[:limit]
+    return clean(value)[:limit]

@@ -207,3 +207,56 @@ async def test_reply_to_a_unibox_message_joins_its_thread(world: World) -> None:
     row: Conversation = await world.get(Conversation, conversation.id)
     assert row.folder == Folder.primary
     assert not row.is_read
+
+
+class TestApiEmails:
+    """Replies to and bounce reports of API emails (POST /emails): no lead, no journey, but the
+    emails log and webhooks hear of them."""
+
+    async def _api_email(self, world: World, inbox: Inbox, to: str) -> SentMessage:
+        from coldflow.models import Contact, EmailSource, SendStatus
+
+        async with unit_of_work(world.sessions) as session:
+            sent = SentMessage(
+                workspace_id=world.workspace_id,
+                source=EmailSource.api,
+                inbox_id=inbox.id,
+                message_id=f"<api.{to}@sender.example.com>",
+                to_email=to,
+                subject="Welcome!",
+                status=SendStatus.sent,
+                tags={"type": "welcome"},
+            )
+            session.add(sent)
+            session.add(Contact(workspace_id=world.workspace_id, email=to))
+        return sent
+
+    async def test_hard_dsn_bounces_the_email_and_its_contact_once(self, world: World) -> None:
+        from coldflow.models import Contact, ContactStatus, SendStatus
+
+        inbox = await world.inbox()
+        sent = await self._api_email(world, inbox, "gone@customer.example")
+        await store(world, inbox, 1, dsn(sent))
+        await store(world, inbox, 2, dsn(sent))  # a second report of the same failure
+        async with unit_of_work(world.sessions) as session:
+            email = await session.get(SentMessage, sent.id)
+            events = (await session.exec(select(Event).where(Event.email_id == sent.id))).all()
+            contact = (await session.exec(select(Contact))).one()
+        assert email is not None
+        assert email.status == SendStatus.bounced
+        assert [(e.type, e.data["hard"], e.data["tags"]) for e in events] == [
+            ("email.bounced", True, {"type": "welcome"})
+        ]
+        assert contact.status == ContactStatus.bounced
+
+    async def test_reply_is_logged_on_the_email_and_kept_in_primary(self, world: World) -> None:
+        inbox = await world.inbox()
+        sent = await self._api_email(world, inbox, "ann@customer.example")
+        result = await store(world, inbox, 1, reply_to(sent, "Thanks, can we talk?"))
+        assert result.notices == ()  # no journey to signal
+        async with unit_of_work(world.sessions) as session:
+            [event] = (await session.exec(select(Event).where(Event.email_id == sent.id))).all()
+            conversation = (await session.exec(select(Conversation))).one()
+        assert event.type == "email.replied"
+        assert event.data["replied_to"] == sent.message_id
+        assert (conversation.folder, conversation.lead_id) == (Folder.primary, None)
