@@ -123,6 +123,9 @@ class Classification:
     is_positive: bool = False
     bounce: BounceInfo | None = None
     return_date: date | None = None
+    # An RFC 5965 abuse report (a spam complaint through a feedback loop): an unsubscribe of
+    # the recipient who complained, naming the message complained about.
+    complaint_message_id: str | None = None
 
 
 def parse(raw: bytes) -> ParsedMessage:
@@ -164,6 +167,10 @@ def parse(raw: bytes) -> ParsedMessage:
 
 def classify(msg: ParsedMessage) -> Classification:
     """Bounce, auto-reply, unsubscribe request or labelled reply; see the module docstring."""
+    if msg.report_type == "feedback-report":
+        # RFC 5965 (ARF): the recipient marked our message as spam; never write to them again.
+        original = msg.returned_message_id or msg.in_reply_to
+        return Classification(Kind.UNSUBSCRIBE, "unsubscribe", complaint_message_id=original)
     bounce = _bounce(msg)
     if bounce is not None:
         return Classification(Kind.BOUNCE, None, bounce=bounce)

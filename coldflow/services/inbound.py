@@ -184,6 +184,7 @@ async def deliver(journeys: Journeys, notices: Sequence[Notice]) -> int:
 def _thread_ids(parsed: ParsedMessage, verdict: Classification) -> list[str]:
     """Message-IDs this message points at, the most telling first."""
     ids = [verdict.bounce.original_message_id] if verdict.bounce is not None else []
+    ids += [verdict.complaint_message_id] if verdict.complaint_message_id else []
     ids += [parsed.in_reply_to, *reversed(parsed.references)]
     return list(dict.fromkeys(i for i in ids if i))
 
@@ -314,7 +315,8 @@ def _lead_signal(
         reply = ReplyReceived(key, parsed.from_email, verdict.label, stop=campaign.stop_on_reply)
         return JourneySignal.REPLY_RECEIVED, reply
     if verdict.kind == Kind.UNSUBSCRIBE:
-        return JourneySignal.UNSUBSCRIBED, Unsubscribed(source="reply")
+        source = "complaint" if verdict.complaint_message_id is not None else "reply"
+        return JourneySignal.UNSUBSCRIBED, Unsubscribed(source=source)
     if verdict.kind == Kind.BOUNCE and verdict.bounce is not None and verdict.bounce.hard:
         bounced_id = match.sent.message_id if match.sent is not None else key
         return JourneySignal.BOUNCED, Bounced(bounced_id, hard=True, status=verdict.bounce.status)

@@ -54,9 +54,18 @@ async def record_lead_message(
         event_type = "email.replied"
         preview = " ".join(parsed.text.split())[:PREVIEW_CHARS]
         data = {"label": verdict.label, "is_positive": verdict.is_positive, "preview": preview}
-    elif verdict.kind == Kind.UNSUBSCRIBE and not lead.is_unsubscribed:
-        lead.is_unsubscribed = True
-        event_type, data = "lead.unsubscribed", {"source": "reply"}
+    elif verdict.kind == Kind.UNSUBSCRIBE:
+        complaint = verdict.complaint_message_id is not None
+        if complaint:  # a spam complaint is the strongest suppression a contact can have
+            await contact_store.raise_status(
+                session, inbox.workspace_id, lead.email, ContactStatus.complained
+            )
+        if not lead.is_unsubscribed:
+            lead.is_unsubscribed = True
+            event_type, data = (
+                "lead.unsubscribed",
+                {"source": "complaint" if complaint else "reply"},
+            )
     elif verdict.kind == Kind.BOUNCE and verdict.bounce is not None:
         bounce = verdict.bounce
         data = {"hard": bounce.hard, "status": bounce.status, "diagnostic": bounce.diagnostic}

@@ -260,3 +260,28 @@ class TestApiEmails:
         assert event.type == "email.replied"
         assert event.data["replied_to"] == sent.message_id
         assert (conversation.folder, conversation.lead_id) == (Folder.primary, None)
+
+
+async def test_spam_complaint_unsubscribes_the_lead_and_marks_the_contact(world: World) -> None:
+    """An RFC 5965 abuse report: the lead is unsubscribed (source ``complaint``), its journey is
+    told, and the address's contact becomes ``complained``."""
+    from coldflow.models import Contact, ContactStatus
+    from tests.e2e.test_reply_world import abuse_report
+
+    inbox = await world.inbox()
+    campaign = await waiting_campaign(world, inbox)
+    lead, sent = await contacted_lead(world, campaign, inbox, "sam@lead.example.com")
+    async with unit_of_work(world.sessions) as session:
+        session.add(Contact(workspace_id=world.workspace_id, email=lead.email))
+    result = await store(world, inbox, 1, abuse_report(sent))
+    [notice] = result.notices
+    assert notice.signal == JourneySignal.UNSUBSCRIBED
+    assert notice.payload.source == "complaint"
+    async with unit_of_work(world.sessions) as session:
+        row = await session.get(Lead, lead.id)
+        [event] = (await session.exec(select(Event).where(Event.type == "lead.unsubscribed"))).all()
+        contact = (await session.exec(select(Contact))).one()
+    assert row is not None
+    assert row.is_unsubscribed
+    assert event.data["source"] == "complaint"
+    assert contact.status == ContactStatus.complained

@@ -258,3 +258,29 @@ def out_of_office(sent: SentMessage) -> bytes:
         "For urgent matters please contact my colleague.",
         extra={"Auto-Submitted": "auto-replied", "X-Autoreply": "yes"},
     ).replace(b"Subject: Re: ", b"Subject: Automatic reply: ", 1)
+
+
+def abuse_report(sent: SentMessage) -> bytes:
+    """An RFC 5965 feedback report (a feedback loop's spam complaint) about our message."""
+    boundary = "arf0b0undary"
+    headers = {
+        "From": "Feedback Loop <fbl@mailbox-provider.example>",
+        "To": SENDER,
+        "Subject": "Complaint about message from sender.example.com",
+        "Date": format_datetime(datetime.now(UTC)),
+        "Message-ID": f"<arf.{time.monotonic_ns()}@mailbox-provider.example>",
+        "MIME-Version": "1.0",
+        "Content-Type": f'multipart/report; report-type=feedback-report; boundary="{boundary}"',
+    }
+    body = (
+        f"--{boundary}\r\nContent-Type: text/plain\r\n\r\n"
+        "This is an email abuse report for an email message received from IP 192.0.2.1.\r\n\r\n"
+        f"--{boundary}\r\nContent-Type: message/feedback-report\r\n\r\n"
+        "Feedback-Type: abuse\r\nUser-Agent: SomeGenerator/1.0\r\nVersion: 1\r\n"
+        f"Original-Rcpt-To: <{sent.to_email}>\r\n\r\n"
+        f"--{boundary}\r\nContent-Type: message/rfc822\r\n\r\n"
+        f"From: {SENDER}\r\nTo: {sent.to_email}\r\nSubject: {sent.subject}\r\n"
+        f"Message-ID: {sent.message_id}\r\n\r\nHello\r\n\r\n"
+        f"--{boundary}--\r\n"
+    )
+    return _headers(headers) + b"\r\n" + body.encode()
