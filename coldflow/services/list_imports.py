@@ -170,14 +170,23 @@ def row_to_contact(row: dict[str, str]) -> ContactIn:
 async def apply_contact_rows(
     session: AsyncSession, record: LeadImport, rows: list[tuple[int, dict[str, str]]]
 ) -> None:
-    """Upsert one chunk of CSV rows into the list and advance the counters."""
+    """Upsert one chunk of CSV rows into the list and advance the counters. A repeated
+    address is skipped, as in lead imports (spreadsheets repeat rows); its first row counts."""
     items: list[tuple[int, ContactIn]] = []
     errors: list[dict[str, object]] = []
+    seen: set[str] = set()
+    repeats = 0
     for line, row in rows:
         try:
-            items.append((line, row_to_contact(row)))
+            item = row_to_contact(row)
         except ValidationError as exc:
             errors.append(lead_imports.row_error(line, row, exc))
+            continue
+        if item.email in seen:
+            repeats += 1
+            continue
+        seen.add(item.email)
+        items.append((line, item))
     results = await contact_service.upsert_items(
         session, record.workspace_id, record.list_id, items, ContactIfExists(record.if_exists)
     )
@@ -188,7 +197,7 @@ async def apply_contact_rows(
         record,
         created=sum(r.status == ContactResultStatus.created for r in results),
         updated=sum(r.status == ContactResultStatus.updated for r in results),
-        skipped=sum(r.status == ContactResultStatus.skipped for r in results),
+        skipped=repeats + sum(r.status == ContactResultStatus.skipped for r in results),
         errors=errors,
         rows=len(rows),
     )
