@@ -27,7 +27,8 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_online(url: str) -> None:
-    engine = create_engine(url)
+    # Batch mode rebuilds SQLite tables; a DROP with foreign keys on would cascade (data loss).
+    engine = create_engine(url, foreign_keys=False)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

@@ -33,6 +33,7 @@ from coldflow.contracts.domains import (
 )
 from coldflow.domain_health import DomainReport
 from coldflow.errors import Conflict, InvalidInput, NotFound
+from coldflow.models import Inbox
 from coldflow.models.base import utcnow
 from coldflow.models.domain import DomainState, SenderDomain
 from coldflow.schemas.domains import HOST, DomainCheckRead, DomainCreate, DomainRead, DomainUpdate
@@ -64,12 +65,11 @@ def normalize_domain(raw: str, field: str) -> str:
     return host
 
 
-async def ensure_inbox_domains(session: AsyncSession, workspace_id: str) -> None:
-    """Every inbox's domain has a row (inboxes created before domains existed included)."""
-    for name in await store.inbox_domains(session, workspace_id):
-        if await store.find_domain(session, workspace_id, name) is None:
-            session.add(SenderDomain(workspace_id=workspace_id, name=name))
-    await session.flush()
+async def ensure_inbox_domain(session: AsyncSession, inbox: Inbox) -> None:
+    """A new inbox's domain is listed at once (migration 0004 listed the earlier inboxes')."""
+    if await store.find_domain(session, inbox.workspace_id, inbox.domain.lower()) is None:
+        session.add(SenderDomain(workspace_id=inbox.workspace_id, name=inbox.domain.lower()))
+        await session.flush()
 
 
 async def add_domain(
@@ -102,7 +102,6 @@ async def get_domain(*, session: AsyncSession, workspace_id: str, domain_id: str
 async def list_domains(
     *, session: AsyncSession, workspace_id: str, request: PageRequest, status: DomainState | None
 ) -> tuple[PageResult[SenderDomain], list[DomainRead]]:
-    await ensure_inbox_domains(session, workspace_id)
     result = await store.list_domains(session, workspace_id, request, status)
     return result, await views(session, workspace_id, list(result.items))
 

@@ -97,7 +97,7 @@ async def create_inbox(
     _apply_servers(inbox, data.smtp, data.imap, box)
     session.add(inbox)
     await session.flush()
-    await domains.ensure_inbox_domains(session, workspace_id)  # GET /domains lists it at once
+    await domains.ensure_inbox_domain(session, inbox)
     return inbox
 
 

@@ -19,7 +19,6 @@ from coldflow.schemas.stats import (
     RecentActivity,
     WorkspaceStats,
 )
-from coldflow.services import domains as domain_service
 from coldflow.store import contacts as contact_store
 from coldflow.store import domains as domain_store
 from coldflow.store import stats as store
@@ -34,7 +33,6 @@ async def workspace_stats(
 ) -> WorkspaceStats:
     campaigns = await store.campaigns_by_status(session, workspace_id)
     inboxes = await store.inboxes_by_status(session, workspace_id)
-    await domain_service.ensure_inbox_domains(session, workspace_id)
     domains = await domain_store.domains_by_status(session, workspace_id)
     since = now - timedelta(days=30)
     return WorkspaceStats(

@@ -60,13 +60,6 @@ async def find_domain(session: AsyncSession, workspace_id: str, name: str) -> Se
     return (await session.exec(stmt)).first()
 
 
-async def inbox_domains(session: AsyncSession, workspace_id: str) -> set[str]:
-    emails = (
-        await session.exec(select(Inbox.email).where(Inbox.workspace_id == workspace_id))
-    ).all()
-    return {_domain_of(e) for e in emails}
-
-
 async def inbox_counts(
     session: AsyncSession, workspace_id: str, names: Collection[str]
 ) -> dict[str, int]:

@@ -41,6 +41,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_sender_domains_workspace_id'), ['workspace_id'], unique=False)
 
     # ### end Alembic commands ###
+    _backfill_inbox_domains()
+
+
+def _backfill_inbox_domains() -> None:
+    """Every existing inbox's domain gets its row (new inboxes add theirs when created)."""
+    import uuid
+    from datetime import UTC, datetime
+
+    bind = op.get_bind()
+    inboxes = sa.table('inboxes', sa.column('workspace_id'), sa.column('email'))
+    domains = sa.table(
+        'sender_domains', sa.column('id'), sa.column('workspace_id'), sa.column('name'),
+        sa.column('status'), sa.column('checks', sa.JSON), sa.column('created_at'),
+        sa.column('updated_at'),
+    )
+    now = datetime.now(UTC).replace(tzinfo=None)
+    pairs = {
+        (workspace_id, email.rpartition('@')[2].lower())
+        for workspace_id, email in bind.execute(sa.select(inboxes.c.workspace_id, inboxes.c.email))
+    }
+    for workspace_id, name in sorted(pairs):
+        bind.execute(domains.insert().values(
+            id=str(uuid.uuid4()), workspace_id=workspace_id, name=name, status='pending',
+            checks=[], created_at=now, updated_at=now,
+        ))
 
 
 def downgrade() -> None:

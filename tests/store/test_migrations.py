@@ -343,3 +343,44 @@ async def test_deleting_campaign_keeps_its_inboxes(
     await _delete_campaign(store_sessions, full_campaign["campaign"].id)
 
     assert await _count(store_sessions, Inbox, col(Inbox.id) == full_campaign["inbox"].id) == 1
+
+
+async def test_0004_lists_the_domains_of_existing_inboxes(empty_url: str) -> None:
+    """Inboxes created before sender domains existed get their domain listed by the upgrade."""
+    from datetime import datetime
+
+    import sqlalchemy as sa
+
+    await asyncio.to_thread(command.upgrade, alembic_config(empty_url), "0003")
+    engine = create_engine(empty_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO workspaces (id, name, created_at) VALUES ('w1', 'acme', :now)"
+                ),
+                {"now": datetime(2026, 12, 1)},
+            )
+            for n, email in enumerate(["a@Acme.io", "b@acme.io", "c@other.example"]):
+                await connection.execute(
+                    sa.text(
+                        "INSERT INTO inboxes (id, workspace_id, email, first_name, last_name,"
+                        " provider, connection_type, smtp_host, smtp_port, smtp_username,"
+                        " smtp_security, imap_host, imap_port, imap_username, imap_security,"
+                        " imap_folder, credentials, connection_status, is_active,"
+                        " daily_campaign_limit, is_warming, daily_warmup_limit, signature,"
+                        " created_at, updated_at) VALUES (:id, 'w1', :email, '', '', 'other',"
+                        " 'imap_smtp', '', 587, '', 'starttls', '', 993, '', 'tls', 'INBOX', '',"
+                        " 'pending', true, 50, false, 10, '', :now, :now)"
+                    ),
+                    {"id": f"i{n}", "email": email, "now": datetime(2026, 12, 1)},
+                )
+    finally:
+        await engine.dispose()
+    await asyncio.to_thread(command.upgrade, alembic_config(empty_url), "head")
+
+    def names_of(connection: Any) -> list[str]:
+        return sorted(r[0] for r in connection.execute(sa.text("SELECT name FROM sender_domains")))
+
+    names = await _inspect(empty_url, names_of)
+    assert names == ["acme.io", "other.example"]
