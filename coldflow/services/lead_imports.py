@@ -104,18 +104,22 @@ async def create_import(
         if_exists=if_exists.value,
         content=content,
     )
+    await queue_import(session, journeys, record)
+    return record
+
+
+async def queue_import(session: AsyncSession, journeys: Journeys, record: LeadImport) -> None:
+    """Store an import of any kind and start its workflow once the request has committed."""
     session.add(record)
     await session.flush()
+    inp = LeadImportInput(workspace_id=record.workspace_id, import_id=record.id)
 
     async def start() -> None:
         await journeys.start_task(
-            LEAD_IMPORT_WORKFLOW,
-            LeadImportInput(workspace_id=workspace_id, import_id=record.id),
-            workflow_id=import_workflow_id(record.id),
+            LEAD_IMPORT_WORKFLOW, inp, workflow_id=import_workflow_id(record.id)
         )
 
     after_commit(session, start)
-    return record
 
 
 async def get_import(

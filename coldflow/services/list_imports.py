@@ -16,7 +16,6 @@ from __future__ import annotations
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from coldflow.contracts.imports import LEAD_IMPORT_WORKFLOW, LeadImportInput
 from coldflow.errors import InvalidInput, NotFound, PayloadTooLarge
 from coldflow.models import Contact, ImportKind, LeadImport
 from coldflow.schemas.contacts import ContactIfExists, ContactIn, ContactResultStatus
@@ -26,22 +25,8 @@ from coldflow.services import lead_imports
 from coldflow.services.campaigns import get_campaign
 from coldflow.services.journeys import Journeys
 from coldflow.store import contacts as contact_store
-from coldflow.store.db import after_commit
 
 NAME_COLUMNS = ("name", "first_name", "last_name")
-
-
-async def _start(session: AsyncSession, journeys: Journeys, record: LeadImport) -> None:
-    session.add(record)
-    await session.flush()
-    inp = LeadImportInput(workspace_id=record.workspace_id, import_id=record.id)
-
-    async def start() -> None:
-        await journeys.start_task(
-            LEAD_IMPORT_WORKFLOW, inp, workflow_id=lead_imports.import_workflow_id(record.id)
-        )
-
-    after_commit(session, start)
 
 
 async def _list_in_body(session: AsyncSession, workspace_id: str, list_id: str) -> str:
@@ -76,7 +61,7 @@ async def enroll_list(
         if_exists=if_exists.value,
         total_rows=members.get(found, 0),
     )
-    await _start(session, journeys, record)
+    await lead_imports.queue_import(session, journeys, record)
     return record
 
 
@@ -107,7 +92,7 @@ async def import_contacts(
         if_exists=if_exists.value,
         content=content,
     )
-    await _start(session, journeys, record)
+    await lead_imports.queue_import(session, journeys, record)
     return record
 
 
